@@ -1,0 +1,360 @@
+"""Spec loading: safe YAML in, validated `Case` objects out, or a `SpecError` naming file, case and key.
+
+Rule: nothing from a spec is evaluated. YAML goes through a SafeLoader that also refuses
+duplicate keys and alias bombs; every document is checked against the JSON Schema shipped
+in `conformance/schema/spec.schema.json`, then against the rules a schema cannot state
+(one model kind per model, `reuse` of a known name, known function and probe names,
+PEP 440 ranges, unique ids). Any failure becomes a `SpecProblem`; no traceback leaks out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+
+from conformance.adapters import ADAPTERS
+from conformance.adapters.base import COMPUTE_FUNCTIONS, ERROR_KINDS, PROBES, STEP_METHODS
+
+MAX_FILE_BYTES = 1_000_000
+MAX_ALIASES = 100
+CATALOGUE_NAME = "catalogue.yaml"
+MODEL_KINDS = (
+    "dense", "relu", "flatten", "dropout", "sequential", "my_sequential", "mlp", "mlp_no_super",
+    "list_mlp", "fancy_mlp", "nest_mlp", "centered", "my_dense", "param_dict", "reuse",
+)
+
+
+@dataclass(frozen=True)
+class SpecProblem:
+    file: str
+    case: str | None
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        case = f"case '{self.case}'" if self.case else "file"
+        return f"{self.file}: {case}: key '{self.key or '<root>'}': {self.message}"
+
+
+class SpecError(Exception):
+    """One or more spec files are unusable; `problems` names file, case and key of each."""
+
+    def __init__(self, problems: list[SpecProblem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass
+class Case:
+    id: str
+    file: str
+    topic: str
+    title: str
+    behaviours: list[str]
+    source: dict
+    expect: list[dict]
+    model: dict | None = None
+    steps: list[tuple[str, dict]] = field(default_factory=list)
+    per_framework: dict = field(default_factory=dict)
+    known: list[dict] = field(default_factory=list)
+    timeout_s: float | None = None
+
+    @property
+    def nodeid(self) -> str:
+        return f"{self.file}::{self.id}"
+
+    def expectations_for(self, framework: str) -> tuple[list[dict], dict | None]:
+        """The expectations that apply to `framework`, and its per-framework entry if any."""
+        entry = self.per_framework.get(framework)
+        if entry:
+            return entry["expect"], entry
+        return self.expect, None
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.id, "file": self.file, "topic": self.topic, "title": self.title,
+            "behaviours": self.behaviours, "source": self.source, "model": self.model,
+            "steps": [{k: a} for k, a in self.steps], "expect": self.expect,
+            "per_framework": self.per_framework, "known": self.known, "timeout_s": self.timeout_s,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Case":
+        steps = [next(iter(s.items())) for s in data.get("steps") or []]
+        return cls(
+            id=data["id"], file=data["file"], topic=data["topic"], title=data["title"],
+            behaviours=data["behaviours"], source=data["source"], expect=data["expect"],
+            model=data.get("model"), steps=steps, per_framework=data.get("per_framework") or {},
+            known=data.get("known") or [], timeout_s=data.get("timeout_s"),
+        )
+
+
+class _SafeSpecLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys and more than MAX_ALIASES aliases."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._aliases = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                event = self.peek_event()
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"more than {MAX_ALIASES} YAML aliases (alias bomb?)", event.start_mark
+                )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"unhashable mapping key {key!r}", key_node.start_mark
+                ) from None
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+@lru_cache(maxsize=1)
+def _validator():
+    import jsonschema
+
+    text = resources.files("conformance").joinpath("schema/spec.schema.json").read_text("utf-8")
+    return jsonschema.Draft202012Validator(json.loads(text))
+
+
+def discover(paths: list[str]) -> list[str]:
+    """Spec files named by `paths` (files, or folders searched recursively), sorted."""
+    found = []
+    for path in paths:
+        if os.path.isdir(path):
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(files):
+                    if name.endswith((".yaml", ".yml")) and name != CATALOGUE_NAME:
+                        found.append(os.path.join(root, name))
+        else:
+            found.append(path)
+    return sorted(dict.fromkeys(_display_path(p) for p in found))
+
+
+def _display_path(path: str) -> str:
+    rel = os.path.relpath(path)
+    return rel if not rel.startswith("..") else os.path.abspath(path)
+
+
+def spec_digest(files: list[str]) -> str:
+    """sha256 over the spec files' names and bytes: equal digests mean equal specs."""
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        digest.update(_display_path(path).encode())
+        with open(path, "rb") as handle:
+            digest.update(handle.read())
+    return digest.hexdigest()
+
+
+def _key_path(parts) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def load_file(path: str) -> tuple[list[Case], list[SpecProblem]]:
+    """Load one spec file; returns its cases, or the problems that make it unusable."""
+    file = _display_path(path)
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_FILE_BYTES:
+            return [], [SpecProblem(file, None, "", f"file is {size} bytes; the limit is {MAX_FILE_BYTES}")]
+        with open(path, "rb") as handle:
+            raw = handle.read()
+        text = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return [], [SpecProblem(file, None, "", f"cannot read: {exc}")]
+    try:
+        document = yaml.load(text, Loader=_SafeSpecLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        key = f"line {where.line + 1}, column {where.column + 1}" if where else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        return [], [SpecProblem(file, None, key, f"invalid YAML: {problem}")]
+    except RecursionError:
+        return [], [SpecProblem(file, None, "", "invalid YAML: nested too deeply")]
+    return _validate_document(file, document)
+
+
+def _case_id_at(document, path) -> str | None:
+    if len(path) >= 2 and path[0] == "cases" and isinstance(path[1], int):
+        try:
+            case = document["cases"][path[1]]
+            if isinstance(case, dict) and isinstance(case.get("id"), str):
+                return case["id"]
+        except (KeyError, IndexError, TypeError):
+            pass
+        return f"#{path[1]}"
+    return None
+
+
+def _validate_document(file: str, document) -> tuple[list[Case], list[SpecProblem]]:
+    try:
+        errors = sorted(_validator().iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
+    except RecursionError:
+        return [], [SpecProblem(file, None, "", "document is nested too deeply")]
+    if errors:
+        problems = []
+        for error in errors[:20]:
+            best = _best_error(error)
+            path = list(best.absolute_path)
+            key = _key_path(path[2:] if path[:1] == ["cases"] and len(path) >= 2 else path)
+            problems.append(SpecProblem(file, _case_id_at(document, path), key, _short(best.message)))
+        return [], problems
+    cases, problems = [], []
+    for index, raw in enumerate(document["cases"]):
+        case = Case(
+            id=raw["id"], file=file, topic=document["topic"], title=raw["title"],
+            behaviours=list(raw["behaviours"]), source=dict(raw["source"]), expect=raw["expect"],
+            model=raw.get("model"), steps=[next(iter(s.items())) for s in raw.get("steps") or []],
+            per_framework=raw.get("per_framework") or {}, known=raw.get("known") or [],
+            timeout_s=raw.get("timeout_s"),
+        )
+        found = _semantic_problems(file, case)
+        problems.extend(found)
+        if not found:
+            cases.append(case)
+    return cases, problems
+
+
+def _best_error(error):
+    """For oneOf/anyOf failures, descend to the most specific sub-error."""
+    import jsonschema
+
+    return jsonschema.exceptions.best_match([error]) if error.context else error
+
+
+def _short(message: str) -> str:
+    return message if len(message) <= 300 else message[:297] + "..."
+
+
+def _semantic_problems(file: str, case: Case) -> list[SpecProblem]:
+    problems: list[SpecProblem] = []
+
+    def bad(key, message):
+        problems.append(SpecProblem(file, case.id, key, message))
+
+    names: set[str] = set()
+    if case.model is not None:
+        _check_model(case.model, "model", names, bad)
+    for index, (kind, args) in enumerate(case.steps):
+        key = f"steps[{index}].{kind}"
+        if kind not in STEP_METHODS:
+            bad(key, f"unknown step '{kind}'")
+        if kind == "compute" and args["fn"] not in COMPUTE_FUNCTIONS:
+            bad(f"{key}.fn", f"unknown function '{args['fn']}'; known: {sorted(COMPUTE_FUNCTIONS)}")
+        if kind == "probe" and args["name"] not in PROBES:
+            bad(f"{key}.name", f"unknown probe '{args['name']}'; known: {sorted(PROBES)}")
+        if kind == "load_params" and "model" in args:
+            _check_model(args["model"], f"{key}.model", set(), bad)
+    expectation_lists = [("expect", case.expect)] + [
+        (f"per_framework.{fw}.expect", entry["expect"]) for fw, entry in case.per_framework.items()
+    ]
+    for prefix, expectations in expectation_lists:
+        for index, item in enumerate(expectations):
+            kind, args = next(iter(item.items()))
+            step = args.get("step", args.get("saved_step", args.get("input_step")))
+            if isinstance(step, int) and step >= len(case.steps):
+                bad(f"{prefix}[{index}].{kind}", f"step {step} does not exist (the case has {len(case.steps)})")
+            if kind == "error" and args["kind"] not in ERROR_KINDS:
+                bad(f"{prefix}[{index}].error.kind", f"unknown error kind '{args['kind']}'; known: {list(ERROR_KINDS)}")
+            if kind == "probe" and args["name"] not in PROBES:
+                bad(f"{prefix}[{index}].probe.name", f"unknown probe '{args['name']}'")
+            if kind == "values" and len([k for k in args if k in ("param", "grad", "value", "value_grad", "snapshot")]) != 1:
+                bad(f"{prefix}[{index}].values", "name exactly one target: param, grad, value, value_grad or snapshot")
+            if kind in ("shape", "grad", "device") and len([k for k in args if k in ("param", "value")]) != 1:
+                bad(f"{prefix}[{index}].{kind}", "name exactly one of param or value")
+            if kind == "param_names" and "pattern" in args:
+                import re
+
+                try:
+                    re.compile(args["pattern"])
+                except re.error as exc:
+                    bad(f"{prefix}[{index}].param_names.pattern", f"bad regular expression: {exc}")
+    for framework in case.per_framework:
+        if framework not in ADAPTERS:
+            bad(f"per_framework.{framework}", f"unknown framework '{framework}'; known: {sorted(ADAPTERS)}")
+    for index, entry in enumerate(case.known):
+        if entry["framework"] not in ADAPTERS:
+            bad(f"known[{index}].framework", f"unknown framework '{entry['framework']}'")
+        try:
+            from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+            SpecifierSet(entry["versions"])
+        except InvalidSpecifier:
+            bad(f"known[{index}].versions", f"not a PEP 440 version range: {entry['versions']!r}")
+    return problems
+
+
+def _check_model(model: dict, key: str, names: set[str], bad) -> None:
+    kinds = [k for k in model if k != "as"]
+    if len(kinds) != 1:
+        bad(key, f"a model names exactly one kind, got {kinds or 'none'}")
+        return
+    kind = kinds[0]
+    if kind == "reuse":
+        if model["reuse"] not in names:
+            bad(f"{key}.reuse", f"'{model['reuse']}' is not marked with `as` earlier in the model")
+    if kind in ("sequential", "my_sequential"):
+        for index, child in enumerate(model[kind]):
+            _check_model(child, f"{key}.{kind}[{index}]", names, bad)
+    if "as" in model:
+        if model["as"] in names:
+            bad(f"{key}.as", f"name '{model['as']}' is used twice")
+        names.add(model["as"])
+
+
+def load_specs_tolerant(paths: list[str]) -> tuple[list[Case], list[SpecProblem]]:
+    """Load every file; return the good cases and the problems of the bad files."""
+    cases: list[Case] = []
+    problems: list[SpecProblem] = []
+    files = discover(paths)
+    for path in files:
+        if not os.path.exists(path):
+            problems.append(SpecProblem(path, None, "", "no such file"))
+            continue
+        file_cases, file_problems = load_file(path)
+        problems.extend(file_problems)
+        cases.extend(file_cases)
+    seen: dict[str, str] = {}
+    unique = []
+    for case in cases:
+        if case.id in seen:
+            problems.append(SpecProblem(case.file, case.id, "id", f"duplicate id (also in {seen[case.id]})"))
+            continue
+        seen[case.id] = case.file
+        unique.append(case)
+    if not files:
+        problems.append(SpecProblem(", ".join(paths) or "<none>", None, "", "no spec files found"))
+    return unique, problems
+
+
+def load_specs(paths: list[str]) -> list[Case]:
+    """All cases of the spec files under `paths`; raises SpecError if any file is bad."""
+    cases, problems = load_specs_tolerant(paths)
+    if problems:
+        raise SpecError(problems)
+    return cases

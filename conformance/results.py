@@ -1,0 +1,114 @@
+"""Results files: evidence summarised into JSON, written so that nothing is lost or half-written.
+
+Rule: a results file is one JSON object (format "conformance-results/1", see README); it is
+written to a temporary file and renamed into place, and every finished case is appended to
+a journal (`.<name>.partial.jsonl`, fsync'd) first, so an interrupted run keeps what it did.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+
+import numpy as np
+
+FORMAT = "conformance-results/1"
+SMALL = 16  # arrays up to this many elements are recorded in full
+
+
+def summarise(value):
+    """Evidence -> JSON-able: arrays become shape/dtype/statistics (+ values when small)."""
+    from conformance.execute import EvidenceFailure
+
+    if isinstance(value, EvidenceFailure):
+        return value.to_json()
+    if isinstance(value, np.ndarray) or type(value).__module__ == "numpy":
+        array = np.asarray(value)
+        if array.dtype.kind in "fiub" and array.dtype != object:
+            out = {"shape": list(array.shape), "dtype": str(array.dtype)}
+            if array.size:
+                af = array.astype(np.float64)
+                out.update(mean=_num(af.mean()), std=_num(af.std()), min=_num(af.min()), max=_num(af.max()),
+                           frac_zero=_num(np.mean(af == 0)))
+            if array.size <= SMALL:
+                out["values"] = _clean(array.tolist())
+            return out
+        return {"shape": list(array.shape), "dtype": str(array.dtype)}
+    if isinstance(value, dict):
+        return {str(k): summarise(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [summarise(v) for v in value]
+    if isinstance(value, float):
+        return _num(value)
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    return repr(value)[:300]
+
+
+def _num(x) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _clean(obj):
+    if isinstance(obj, list):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, float):
+        return _num(obj)
+    return obj
+
+
+def atomic_write_json(path: str, data) -> None:
+    """Write JSON to `path` atomically (temp file in the same folder, fsync, rename)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=1, ensure_ascii=False, allow_nan=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class Journal:
+    """Append-only JSON-lines file of finished cases, fsync'd per line."""
+
+    def __init__(self, path: str):
+        self.path = path
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        self._handle = open(path, "a", encoding="utf-8")
+
+    def append(self, record: dict) -> None:
+        self._handle.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+
+    def close(self, remove: bool) -> None:
+        self._handle.close()
+        if remove and os.path.exists(self.path):
+            os.unlink(self.path)
+
+
+def read_journal(path: str) -> list[dict]:
+    """Records of a journal; a torn last line (killed mid-write) is ignored."""
+    records = []
+    if not os.path.exists(path):
+        return records
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                break
+    return records
+
+
+def safe_name(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "._+-" else "_" for c in text)
