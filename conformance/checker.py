@@ -26,6 +26,13 @@ class CheckResult:
     text: str  # "<expectation>: expected ..., observed ..."
 
 
+def use_paths(spec: dict) -> list[str]:
+    """The parameter paths of the uses in `grad_equals_untied_sum`: a use may name the
+    parameter ("2.weight") or the layer using it ("2"), which gets the parameter's leaf."""
+    leaf = spec["param"].rsplit(".", 1)[-1]
+    return [use if use.rsplit(".", 1)[-1] == leaf and "." in use else f"{use}.{leaf}" for use in spec["uses"]]
+
+
 def _target_key(target: dict) -> str:
     if "param" in target:
         return f"param_value:{target['param']}"
@@ -292,9 +299,10 @@ def _check(kind: str, args: dict, case, execution: Execution) -> list[CheckResul
         tied = _get(execution, f"param_grad:{args['param']}")
         if tied is None:
             return [CheckResult(False, f"shared gradient of {args['param']}: absent (None)")]
-        untied = [ev.get(f"untied_grad:{use}") for use in args["uses"]]
+        untied = [ev.get(f"untied_grad:{use}") for use in use_paths(args)]
         if any(u is None or isinstance(u, EvidenceFailure) for u in untied):
-            return [CheckResult(False, f"untied copy's gradients unavailable: {untied}")]
+            problem = ev.get("untied_problem", "")
+            return [CheckResult(False, f"untied copy's gradients unavailable: {untied} {problem}")]
         expected = np.asarray(untied[0], dtype=np.float64) + np.asarray(untied[1], dtype=np.float64)
         close, detail = _closeness(np.asarray(tied), expected)
         return [CheckResult(close, f"shared gradient of {args['param']}: expected the sum of the untied copy's "

@@ -21,7 +21,7 @@ import time
 from datetime import datetime, timezone
 
 from conformance import __version__
-from conformance.checker import judge, known_entry, needs
+from conformance.checker import judge, known_entry, needs, use_paths
 from conformance.execute import Execution, gather, is_adapter_bug, run_steps, untie
 from conformance.results import FORMAT, Journal, atomic_write_json, read_journal, safe_name, summarise
 
@@ -70,7 +70,7 @@ def execute_case(adapter, case, workdir: str, progress=None) -> tuple[Execution,
             keys += needs(expectation, case)
         gather(session, keys, execution)
     if untied and execution.interruption is None and execution.error is None:
-        untied.run(execution, [use for spec in untied_uses for use in spec["uses"]])
+        untied.run(execution, [use for spec in untied_uses for use in use_paths(spec)])
     return execution, session
 
 
