@@ -64,6 +64,8 @@ def execute_case(adapter, case, workdir: str, progress=None) -> tuple[Execution,
     untied = _UntiedRun(adapter, case, workdir) if untied_uses and case.model else None
     before_forward = untied.capture_from(session) if untied else None
     run_steps(session, case, execution, before_forward=before_forward, progress=progress)
+    if getattr(session, "notes", None):
+        execution.evidence["adapter_notes"] = dict(session.notes)
     if execution.interruption is None:
         keys = list(ALWAYS_OBSERVED)
         for expectation in expectations:
@@ -156,8 +158,20 @@ def run_case(adapter, case, version: str, progress=None) -> dict:
             snippet = f"# no snippet: {type(exc).__name__}: {exc}"
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    # The private temporary folder differs per run; naming it would make runs differ.
+    message, observations, checks = _scrub((message, observations, checks), workdir)
     return _case_record(case, status, message, observations, time.perf_counter() - started,
                         adapter.framework_name, version, snippet, checks)
+
+
+def _scrub(obj, workdir: str):
+    if isinstance(obj, str):
+        return obj.replace(os.path.realpath(workdir), "$WORKDIR").replace(workdir, "$WORKDIR")
+    if isinstance(obj, dict):
+        return {k: _scrub(v, workdir) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_scrub(v, workdir) for v in obj)
+    return obj
 
 
 def load_adapter(framework: str):

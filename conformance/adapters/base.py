@@ -28,7 +28,10 @@ Conventions every adapter follows (the spec language in README.md is normative):
 - `Unsupported(reason)`: the framework has no such concept (say the idiom instead).
   `Skip(reason)`: this machine cannot exercise it (e.g. no second device).
   Any other exception coming from adapter code itself is a kit bug (status error):
-  raise `AdapterBug` when the adapter detects one.
+  raise `AdapterBug` when the adapter detects one. A module holding the notes'
+  user-level model code sets `__conformance_user_code__ = True`, so that an error raised
+  in it (e.g. reading a Keras weight before build) counts as the framework's behaviour.
+- `session.notes` (a dict) is recorded as the observation `adapter_notes`.
 """
 
 from __future__ import annotations
@@ -52,12 +55,12 @@ class AdapterBug(Exception):
 ERROR_KINDS = (
     "missing_super_init",   # a sublayer assigned before the parent constructor ran
     "not_initialized",      # parameter data read before shapes/values exist
-    "shape_mismatch",       # input or loaded shape does not fit the parameters
+    "shape_mismatch",       # input shape, or a loaded parameter's shape (names match), does not fit
     "device_mismatch",      # operands / model and input on different devices
     "graph_freed",          # second backward without retain_graph / persistent tape
     "non_scalar_backward",  # backward on a non-scalar without a head gradient
     "inplace_in_recording", # in-place write to a recorded array (or immutable tensor)
-    "load_mismatch",        # loading parameters into a different architecture
+    "load_mismatch",        # loaded names/structure differ (missing or unexpected parameters)
     "bad_filename",         # a save/load path the format refuses
     "not_built",            # the model has no variables yet (e.g. Keras before build)
     "no_gradient",          # backward reaches no parameter / gradient not attached

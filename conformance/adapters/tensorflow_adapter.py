@@ -1,0 +1,140 @@
+"""The TensorFlow (tf.keras, Keras 3) adapter: loads TF, names its devices, classifies its errors.
+
+Rule: TensorFlow is imported only in `load()` (TF_CPP_MIN_LOG_LEVEL=2 set first), and the
+first TF call there splits the physical CPU into two logical CPUs so that a machine without
+a GPU still has a second device. Sessions (`tensorflow_session`) execute and observe; this
+module asserts nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from conformance.adapters.base import Adapter
+
+# (canonical kind, pattern on the full message, phases where it applies or None for all)
+_ERROR_PATTERNS = (
+    ("missing_super_init", r"super\(\)\.__init__\(\)|__init__\(\) (?:was not|wasn't) called", None),
+    ("graph_freed", r"non-persistent GradientTape can only be used", None),
+    ("inplace_in_recording", r"does not support item assignment", None),
+    ("bad_filename", (r"filename must end in|must end in `?\.weights\.h5|Invalid filepath|"
+                      r"Unrecognized (?:file|save) format"), None),
+    ("not_built", (r"has not yet been built|never built|must build the layer|not been built|"
+                   r"before accessing|unbuilt"), None),
+    ("load_mismatch", (r"could not be loaded|expected \d+ variables|shape of the target variable|"
+                       r"Received incompatible|mismatch"), ("load",)),
+    ("shape_mismatch", (r"incompatible with the layer|Matrix size-incompatible|Incompatible shapes|"
+                        r"In\[0\] mismatch In\[1\]|Dimensions must be equal"), None),
+    ("device_mismatch", r"(?:different|another|multiple) devices?|device mismatch|Could not satisfy device", None),
+    ("no_gradient", r"No gradients provided|gradient.* None|NoneType", ("backward", "update")),
+)
+
+
+class TensorflowAdapter(Adapter):
+    framework_name = "tensorflow"
+
+    def __init__(self):
+        self.tf = None
+        self.default_device = "/device:CPU:0"
+        self.second_device = None
+        self.device_note = ""
+        self._devices = None
+
+    def load(self) -> None:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+        import tensorflow as tf
+
+        cpus = tf.config.list_physical_devices("CPU")
+        try:
+            tf.config.set_logical_device_configuration(
+                cpus[0], [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
+            )
+            self.device_note = "physical CPU split into two logical CPUs"
+        except RuntimeError as exc:   # the runtime was initialised before load()
+            self.device_note = f"logical CPU split refused: {exc}"
+        self.tf = tf
+        logical = [d.name for d in tf.config.list_logical_devices()]
+        if tf.config.list_physical_devices("GPU"):
+            self.second_device = "/GPU:0"
+        elif "/device:CPU:1" in logical:
+            self.second_device = "/device:CPU:1"
+
+    def version(self) -> str:
+        return self.tf.__version__
+
+    def canonical_device(self, native: str) -> str:
+        native = native or ""
+        if "GPU" in native.upper():
+            return "second" if self.second_device == "/GPU:0" and native.upper().endswith("GPU:0") else "gpu"
+        if self.second_device and native.endswith(self.second_device.replace("/device:", "device:")):
+            return "second"
+        return "default"
+
+    def devices(self) -> dict:
+        if self._devices is not None:
+            return self._devices
+        tf = self.tf
+        info = {
+            "default": self.default_device, "second": self.second_device,
+            "kind": "gpu" if self.second_device == "/GPU:0" else "virtual" if self.second_device else None,
+            "logical": [d.name for d in tf.config.list_logical_devices()],
+            "keras": tf.keras.__version__ if hasattr(tf.keras, "__version__") else _keras_version(),
+            "note": self.device_note,
+        }
+        if self.second_device:
+            # what TF does with one op whose operands live on two devices
+            with tf.device(self.default_device):
+                a = tf.ones(3)
+            with tf.device(self.second_device):
+                b = tf.ones(3)
+            try:
+                c = a + b
+                info["cross_device_op"] = f"no error: TF copies silently; result on {c.device}"
+            except Exception as exc:  # noqa: BLE001 - the outcome is the observation
+                info["cross_device_op"] = f"{type(exc).__name__}: {exc}"
+            # and a model whose variables live on the second device, called on a default-device input
+            with tf.device(self.second_device):
+                layer = tf.keras.layers.Dense(2)
+                layer.build((None, 3))
+            try:
+                y = layer(a[None, :])
+                info["model_input_other_device"] = (
+                    f"no error: variables on {layer.kernel.value.device}, output on {y.device}"
+                )
+            except Exception as exc:  # noqa: BLE001
+                info["model_input_other_device"] = f"{type(exc).__name__}: {exc}"
+        self._devices = info
+        return info
+
+    def new_session(self, workdir: str):
+        from conformance.adapters.tensorflow_session import TensorflowSession
+
+        session = TensorflowSession(self, workdir)
+        session.notes["keras"] = _keras_version()
+        return session
+
+    def classify_error(self, exc: BaseException, phase: str) -> str:
+        message = f"{type(exc).__name__}: {exc}"
+        for kind, pattern, phases in _ERROR_PATTERNS:
+            if phases is not None and phase not in phases:
+                continue
+            if re.search(pattern, message, flags=re.IGNORECASE | re.DOTALL):
+                return kind
+        if phase == "load" and isinstance(exc, ValueError):
+            return "load_mismatch"
+        return "other"
+
+    def snippet(self, case) -> str:
+        from conformance.adapters.tensorflow_snippet import snippet
+
+        return snippet(case)
+
+
+def _keras_version() -> str:
+    try:
+        import keras
+
+        return keras.__version__
+    except ImportError:
+        return "unknown"

@@ -1,0 +1,143 @@
+"""Direct tests of the TensorFlow adapter against real TensorFlow (skipped where TF is absent).
+
+Rule: one adapter per module (the TF import is slow); every test builds its own session and
+checks an observation the adapter must get right (layout, deferral, errors, save/load).
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from conformance.adapters.tensorflow_adapter import TensorflowAdapter
+from conformance.manual import evaluate
+
+X = np.random.default_rng(1).uniform(size=(2, 20)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def adapter():
+    adapter = TensorflowAdapter()
+    adapter.load()
+    return adapter
+
+
+def new_session(adapter, tmp_path, steps=()):
+    session = adapter.new_session(str(tmp_path))
+    session.prepare(SimpleNamespace(steps=list(steps)))
+    return session
+
+
+def test_version_and_second_device(adapter):
+    assert adapter.version().count(".") >= 2
+    devices = adapter.devices()
+    assert devices["second"] in ("/GPU:0", "/device:CPU:1")
+    assert devices["cross_device_op"].startswith("no error")
+
+
+def test_dense_layout_is_canonical_and_names_are_native(adapter, tmp_path):
+    session = new_session(adapter, tmp_path)
+    session.build({"sequential": [{"dense": {"units": 3, "in_units": 4}}, {"dense": {"units": 2, "in_units": 3}}]})
+    assert session.param_shape("0.weight") == (3, 4)
+    assert session.param_paths() == ["0.weight", "0.bias", "1.weight", "1.bias"]
+    assert session.native_names()["0.weight"].endswith("kernel")
+    session.write_param("0.weight", set={"index": [2, 0], "value": 7.0})
+    kernel = session.built.refs[0].layer.kernel.numpy()
+    assert kernel[0, 2] == 7.0 and session.param_value("0.weight")[2, 0] == 7.0
+
+
+def test_deferred_shapes_and_custom_init_at_first_forward(adapter, tmp_path):
+    session = new_session(adapter, tmp_path)
+    session.build({"sequential": [{"dense": {"units": 256, "activation": "relu"}}, {"dense": {"units": 10}}]})
+    session.current_step = 0
+    session.initialize(init={"custom": {"name": "zero_small"}}, seed=0)
+    assert session.param_shape("0.weight") is None and session.init_calls == []
+    session.current_step = 1
+    session.forward(X)
+    assert session.param_shape("0.weight") == (256, 20)
+    assert [(c["name"], c["step"]) for c in session.init_calls] == [("0.weight", 1), ("1.weight", 1)]
+    weight = session.param_value("0.weight")
+    assert abs((weight == 0).mean() - 0.5) < 0.05 and np.abs(weight[weight != 0]).min() >= 5
+    assert np.all(session.param_value("0.bias") == 0)
+
+
+def test_mlp_output_matches_numpy(adapter, tmp_path):
+    session = new_session(adapter, tmp_path)
+    session.build({"mlp": {"in_units": 20}})
+    session.initialize(init={"normal": {"sigma": 0.1}}, seed=0)
+    session.forward(X)
+    params = {p: session.param_value(p) for p in session.param_paths()}
+    np.testing.assert_allclose(session.value("out"), evaluate({"mlp": {}}, params, X), rtol=1e-4, atol=1e-5)
+
+
+def test_shared_layer_one_variable_and_summed_gradient(adapter, tmp_path):
+    session = new_session(adapter, tmp_path)
+    session.build({"sequential": [{"dense": {"units": 4, "in_units": 4}, "as": "s"}, {"reuse": "s"}]})
+    assert session.same_storage("param", "0.weight", "1.weight")
+    assert session.param_paths() == ["0.weight", "0.bias"]
+    assert session.param_grad("0.weight") is None          # no gradient before a backward
+    session.forward(np.ones((1, 4), np.float32))
+    session.backward(loss="sum")
+    w, x = session.param_value("0.weight"), np.ones((1, 4))
+    hidden = x @ w.T + session.param_value("0.bias")
+    # y = W(Wx + b) + b, loss = sum(y): second use gives 1^T h, first use gives (1 W)^T x
+    expected = np.ones((4, 1)) @ hidden + (np.ones((1, 4)) @ w).T @ x
+    np.testing.assert_allclose(session.param_grad("0.weight"), expected, rtol=1e-4, atol=1e-6)
+
+
+def test_second_backward_and_item_assignment_errors(adapter, tmp_path):
+    session = new_session(adapter, tmp_path)
+    session.tensor("x", np.arange(4, dtype=np.float32), requires_grad=True)
+    session.compute("two_x_squared", ["x"], "y")
+    session.backward(of="y", loss="none")
+    np.testing.assert_allclose(session.value_grad("x"), 4 * np.arange(4))
+    with pytest.raises(RuntimeError) as freed:
+        session.backward(of="y", loss="none")
+    assert adapter.classify_error(freed.value, "backward") == "graph_freed"
+    with pytest.raises(TypeError) as setitem:
+        session.compute("setitem_zero", ["x"], "z")
+    assert adapter.classify_error(setitem.value, "compute") == "inplace_in_recording"
+
+
+def test_rebind_loses_gradient_in_place_keeps_it(adapter, tmp_path):
+    for how, attached in (("rebind", False), ("in_place", True)):
+        session = new_session(adapter, tmp_path)
+        session.tensor("w", np.ones(3, np.float32), requires_grad=True)
+        session.compute("sum_two_x_squared", ["w"], "y")
+        session.backward(of="y")
+        session.update("w", 0.1, how)
+        session.compute("sum_two_x_squared", ["w"], "z")
+        session.backward(of="z")
+        assert (session.value_grad("w") is not None) is attached
+
+
+def test_weights_file_suffix_and_roundtrip(adapter, tmp_path):
+    session = new_session(adapter, tmp_path)
+    session.build({"mlp": {"in_units": 20}})
+    session.forward(X, name="y")
+    with pytest.raises(ValueError) as bad:
+        session.save_params("net.h5")
+    assert adapter.classify_error(bad.value, "save") == "bad_filename"
+    session.save_params("net.weights.h5")
+    before = session.value("y")
+    session.load_params("net.weights.h5")
+    session.forward(X, name="y2")
+    np.testing.assert_array_equal(session.value("y2"), before)
+    other = {"sequential": [{"dense": {"units": 256, "in_units": 20}}, {"dense": {"units": 5, "in_units": 256}}]}
+    with pytest.raises(ValueError) as mismatch:
+        session.load_params("net.weights.h5", model=other)
+    assert adapter.classify_error(mismatch.value, "load") == "load_mismatch"
+
+
+def test_tensor_dict_roundtrip_without_pickle(adapter, tmp_path):
+    session = new_session(adapter, tmp_path)
+    value = {"x": np.ones(3, np.float32), "y": np.zeros(4, np.float32)}
+    session.save_tensors("mydict", value)
+    session.load_tensors("mydict", "loaded")
+    loaded = session.value("loaded")
+    assert list(loaded) == ["x", "y"] and loaded["y"].shape == (4,)
+    assert "needs pickle" in session.notes["note_way:mydict"]
