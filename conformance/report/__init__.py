@@ -1,0 +1,79 @@
+"""The reporter: results files in, a self-contained HTML matrix, merged JSON and Markdown out.
+
+Rule: build the view model once (`model.build_view`), then render it; nothing here
+decides what a cell means. An unreadable results file does not stop the report: it is
+named in a banner on the page and in the Markdown (the gate fails it separately).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from conformance.report.catalogue import load_catalogue
+from conformance.report.html import render_html
+from conformance.report.markdown import render_markdown
+from conformance.report.merge import merge_runs
+from conformance.report.model import build_view
+from conformance.report.runs import ResultsError, expand_paths, load_run
+
+REPORT_FORMAT = "conformance-report/1"
+
+__all__ = ["REPORT_FORMAT", "write_report"]
+
+
+def write_report(results_paths: list[str], out_dir: str, catalogue_path: str | None = None) -> dict:
+    """Write index.html, results.json and summary.md into `out_dir`; return their paths.
+
+    `results_paths` may name files or folders (a folder means its *.json files).
+    Returns {"html": path, "json": path, "markdown": path}.
+    """
+    runs, unreadable = [], []
+    for path in expand_paths(list(results_paths)):
+        try:
+            runs.append(load_run(path))
+        except ResultsError as exc:
+            unreadable.append(exc)
+    merged = merge_runs(runs)
+    view = build_view(merged, load_catalogue(catalogue_path), unreadable)
+
+    os.makedirs(out_dir, exist_ok=True)
+    paths = {
+        "html": os.path.join(out_dir, "index.html"),
+        "json": os.path.join(out_dir, "results.json"),
+        "markdown": os.path.join(out_dir, "summary.md"),
+    }
+    _write_text(paths["html"], render_html(view))
+    _write_text(paths["json"], merged_json(view, merged, unreadable))
+    _write_text(paths["markdown"], render_markdown(view))
+    return paths
+
+
+def merged_json(view, merged, unreadable) -> str:
+    """The merged results: every run as it was read (its environment included), one per column.
+
+    The runs' own JSON text is spliced in unchanged: `columns[i]` describes `runs[i]`.
+    """
+    head = {
+        "format": REPORT_FORMAT,
+        "generated": view.generated,
+        "columns": [{"label": c.label, "path": c.run.path} for c in merged.columns],
+        "mismatches": [
+            {
+                "field": m.field,
+                "groups": [{"value": v, "columns": list(cols)} for v, cols in m.groups],
+            }
+            for m in merged.mismatches
+        ],
+        "unreadable": [{"path": e.path, "reason": e.reason} for e in unreadable],
+    }
+    opening = json.dumps(head, ensure_ascii=False, indent=1)[:-2]  # drop the closing "\n}"
+    runs = ",\n".join(c.run.text.strip() for c in merged.columns)
+    return f'{opening},\n "runs": [\n{runs}\n]\n}}\n'
+
+
+def _write_text(path: str, text: str) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)

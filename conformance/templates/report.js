@@ -1,0 +1,368 @@
+/* The matrix's behaviour: expand behaviour rows, open cells, filter, move with the arrow keys.
+   Everything shown comes from the embedded JSON and goes in as text (textContent), never as HTML. */
+(function () {
+  "use strict";
+
+  // The data element holds JSON, or gzip+base64 JSON when the report is large.
+  function loadData() {
+    var node = document.getElementById("report-data");
+    if (node.getAttribute("data-encoding") !== "gzip-base64") {
+      return Promise.resolve(JSON.parse(node.textContent));
+    }
+    var binary = atob(node.textContent.trim());
+    var bytes = new Uint8Array(binary.length);
+    for (var k = 0; k < binary.length; k++) bytes[k] = binary.charCodeAt(k);
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return new Response(stream).text().then(JSON.parse);
+  }
+
+  loadData().then(start, function (err) {
+    var note = document.createElement("div");
+    note.className = "banner banner-unreadable";
+    note.setAttribute("role", "alert");
+    note.textContent = "This browser could not unpack the cell details (" + err + "); " +
+      "the matrix still shows every status. results.json holds the details.";
+    document.querySelector(".controls").before(note);
+  });
+
+  function start(data) {
+    var F = {};
+    data.cellFields.forEach(function (name, i) { F[name] = i; });
+    var PROBLEMS = ["fail", "error", "crash", "timeout"];
+    var table = document.getElementById("matrix");
+    var ncol = data.columns.length;
+
+    // -- structure: topics > behaviours > case rows ---------------------------------------
+    var topics = Array.prototype.map.call(table.tBodies, function (tbody) {
+      var groups = [];
+      Array.prototype.forEach.call(tbody.rows, function (tr) {
+        if (tr.classList.contains("beh")) {
+          groups.push({ tr: tr, cases: [], text: tr.cells[0].textContent.toLowerCase() });
+        } else if (tr.classList.contains("case") && groups.length) {
+          groups[groups.length - 1].cases.push(tr);
+        }
+      });
+      return { tbody: tbody, name: tbody.getAttribute("data-topic"), groups: groups };
+    });
+
+    function el(tag, className, text) {
+      var node = document.createElement(tag);
+      if (className) node.className = className;
+      if (text !== undefined && text !== null) node.textContent = String(text);
+      return node;
+    }
+
+    // -- expanding behaviour rows -----------------------------------------------------------
+    function setExpanded(group, open) {
+      var button = group.tr.querySelector("button.tog");
+      if (!button || button.disabled) return;
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      group.cases.forEach(function (tr) {
+        tr.classList.toggle("shown", open);
+        var next = tr.nextElementSibling;
+        if (!open && next && next.classList.contains("detail")) closeDetail(next, false);
+      });
+    }
+    var groupByRow = new Map();
+    topics.forEach(function (t) { t.groups.forEach(function (g) { groupByRow.set(g.tr, g); }); });
+
+    // -- cell details -------------------------------------------------------------------------
+    // JSON with two-space indents, but short lists and objects of plain values on one line.
+    function pretty(value, indent) {
+      if (value === null || typeof value !== "object") return JSON.stringify(value);
+      var inner = indent + "  ";
+      var isList = Array.isArray(value);
+      var keys = isList ? null : Object.keys(value);
+      var items = isList ? value : keys.map(function (k) { return value[k]; });
+      if (!items.length) return isList ? "[]" : "{}";
+      var flat = items.every(function (v) { return v === null || typeof v !== "object"; });
+      var parts = items.map(function (v, n) {
+        var text = flat ? JSON.stringify(v) : pretty(v, inner);
+        return isList ? text : JSON.stringify(keys[n]) + ": " + text;
+      });
+      var oneLine = (isList ? "[" : "{") + parts.join(", ") + (isList ? "]" : "}");
+      if (flat && oneLine.length + indent.length <= 88) return oneLine;
+      return (isList ? "[\n" : "{\n") + parts.map(function (p) { return inner + p; }).join(",\n") +
+        "\n" + indent + (isList ? "]" : "}");
+    }
+
+    function addRow(dl, term, value) {
+      if (value === null || value === undefined || value === "") return;
+      dl.appendChild(el("dt", null, term));
+      dl.appendChild(el("dd", null, value));
+    }
+
+    function copyText(button, pre) {
+      var text = pre.textContent;
+      function done(ok) {
+        button.textContent = ok ? "Copied" : "Select and copy by hand";
+        setTimeout(function () { button.textContent = "Copy"; }, 1500);
+      }
+      function fallback() {
+        var range = document.createRange();
+        range.selectNodeContents(pre);
+        var selection = window.getSelection();
+        selection.removeAllRanges();
+        selection.addRange(range);
+        var ok = false;
+        try { ok = document.execCommand("copy"); } catch (err) { ok = false; }
+        done(ok);
+      }
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(function () { done(true); }, fallback);
+      } else {
+        fallback();
+      }
+    }
+
+    function renderDetail(i, col) {
+      var kase = data.cases[i];
+      var cell = data.cells[i][col];
+      var column = data.columns[col];
+      var status = cell[F.status];
+      var tr = el("tr", "detail");
+      tr.setAttribute("data-col", String(col));
+      var td = el("td");
+      td.colSpan = ncol + 1;
+      var panel = el("div", "panel");
+      panel.setAttribute("role", "region");
+      panel.setAttribute("aria-label", "Details of " + kase[0] + " on " + column.label);
+
+      var head = el("h3");
+      head.appendChild(el("span", "cid", kase[0]));
+      head.appendChild(el("span", null, "on " + column.label));
+      head.appendChild(el("span", "badge s-" + status, status));
+      var close = el("button", "close", "Close");
+      close.type = "button";
+      close.addEventListener("click", function () { closeDetail(tr, true); });
+      head.appendChild(close);
+      panel.appendChild(head);
+
+      var dl = el("dl");
+      addRow(dl, "Case", kase[1]);
+      addRow(dl, "Message", cell[F.message]);
+      addRow(dl, "Known divergence", cell[F.known_reason]);
+      addRow(dl, "Framework docs", cell[F.doc]);
+      addRow(dl, "The note says", cell[F.note_says]);
+      if (kase[7]) {
+        dl.appendChild(el("dt", null, "Note's claim"));
+        var claim = el("dd");
+        claim.appendChild(el("blockquote", "claim", kase[7]));
+        var where = [kase[5], kase[6] ? "§" + kase[6] : ""].filter(Boolean).join(" ");
+        if (where) claim.appendChild(el("span", "src", where));
+        dl.appendChild(claim);
+      }
+      addRow(dl, "Spec", kase[2] ? kase[2] + "::" + kase[0] : "");
+      addRow(dl, "Behaviours", (kase[4] || []).join(", "));
+      var duration = cell[F.duration_s];
+      addRow(dl, "Duration", typeof duration === "number" ? duration.toFixed(3) + " s" : "");
+      panel.appendChild(dl);
+
+      var checks = cell[F.checks] || [];
+      if (checks.length) {
+        panel.appendChild(el("h4", null, "Checks"));
+        var list = el("ul", "checks");
+        checks.forEach(function (check) {
+          var ok = check && typeof check === "object" ? check.ok : null;
+          var text = check && typeof check === "object" ? check.check : check;
+          var item = el("li", ok === true ? "ok" : ok === false ? "bad" : null);
+          item.appendChild(el("span", "mark", ok === true ? "✓ held" : ok === false ? "✗ failed" : "•"));
+          item.appendChild(document.createTextNode(" " + String(text)));
+          list.appendChild(item);
+        });
+        panel.appendChild(list);
+      }
+      panel.appendChild(el("h4", null, "Observations"));
+      panel.appendChild(el("pre", "json", pretty(cell[F.observations], "")));
+
+      var snippet = data.snippets[cell[F.snippet]] || "";
+      var snippetHead = el("h4", null, "Snippet");
+      panel.appendChild(snippetHead);
+      if (snippet) {
+        var pre = el("pre", "snippet", snippet);
+        var copy = el("button", "copy", "Copy");
+        copy.type = "button";
+        copy.setAttribute("aria-label", "Copy the snippet");
+        copy.addEventListener("click", function () { copyText(copy, pre); });
+        snippetHead.appendChild(copy);
+        panel.appendChild(pre);
+      } else {
+        panel.appendChild(el("p", "n", "No snippet was recorded."));
+      }
+        td.appendChild(panel);
+      tr.appendChild(td);
+      return tr;
+    }
+
+    function cellButton(detail) {
+      var caseRow = detail.previousElementSibling;
+      var cell = caseRow && caseRow.cells[Number(detail.getAttribute("data-col")) + 1];
+      return cell ? cell.querySelector("button.c") : null;
+    }
+
+    function closeDetail(detail, refocus) {
+      var button = cellButton(detail);
+      if (button) button.setAttribute("aria-expanded", "false");
+      detail.remove();
+      if (refocus && button) button.focus();
+    }
+
+    function toggleCell(button) {
+      var caseRow = button.closest("tr");
+      var col = button.parentElement.cellIndex - 1;
+      var next = caseRow.nextElementSibling;
+      if (next && next.classList.contains("detail")) {
+        var wasCol = Number(next.getAttribute("data-col"));
+        closeDetail(next, false);
+        if (wasCol === col) return;
+      }
+      caseRow.after(renderDetail(Number(caseRow.getAttribute("data-i")), col));
+      button.setAttribute("aria-expanded", "true");
+    }
+
+    table.addEventListener("click", function (event) {
+      var button = event.target.closest("button");
+      if (!button || !table.contains(button)) return;
+      if (button.classList.contains("c")) toggleCell(button);
+      else if (button.classList.contains("tog")) {
+        var group = groupByRow.get(button.closest("tr"));
+        if (group) setExpanded(group, button.getAttribute("aria-expanded") !== "true");
+      }
+    });
+
+    // -- arrow keys move between the matrix's buttons -----------------------------------------
+    function visible(tr) { return tr.getClientRects().length > 0; }
+    function stepRow(tr, forward) {
+      var next = forward ? tr.nextElementSibling : tr.previousElementSibling;
+      if (next) return next;
+      var body = forward ? tr.parentElement.nextElementSibling : tr.parentElement.previousElementSibling;
+      while (body && body.tagName === "TBODY" && !body.rows.length) {
+        body = forward ? body.nextElementSibling : body.previousElementSibling;
+      }
+      if (!body || body.tagName !== "TBODY") return null;
+      return forward ? body.rows[0] : body.rows[body.rows.length - 1];
+    }
+    function usable(node) { return node ? node.querySelector("button:not(:disabled)") : null; }
+    table.addEventListener("keydown", function (event) {
+      var key = event.key;
+      if (key === "Escape") {  // closes the open detail from its cell or from inside it
+        var inPanel = event.target.closest("tr.detail");
+        var caseRow = inPanel ? null : event.target.closest("tr.case");
+        var detail = inPanel || (caseRow && caseRow.nextElementSibling);
+        if (detail && detail.classList.contains("detail")) {
+          event.preventDefault();
+          closeDetail(detail, true);
+        }
+        return;
+      }
+      if (["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown"].indexOf(key) < 0) return;
+      var button = event.target;
+      if (!button.matches || !button.matches("button.c, button.tog")) return;
+      var cell = button.closest("td, th");
+      var tr = cell.parentElement;
+      var index = cell.cellIndex;
+      var target = null;
+      if (key === "ArrowLeft" || key === "ArrowRight") {
+        var step = key === "ArrowLeft" ? -1 : 1;
+        for (var j = index + step; j >= 0 && j < tr.cells.length && !target; j += step) {
+          target = usable(tr.cells[j]);
+        }
+      } else {
+        var row = tr;
+        while (!target && (row = stepRow(row, key === "ArrowDown"))) {
+          if (!visible(row) || !(row.classList.contains("case") || row.classList.contains("beh"))) continue;
+          target = usable(row.cells[index]) || usable(row);
+        }
+      }
+      if (target) { event.preventDefault(); target.focus(); }
+    });
+
+    // -- filters --------------------------------------------------------------------------------
+    var controls = {
+      disagree: document.getElementById("f-disagree"),
+      status: document.getElementById("f-status"),
+      topic: document.getElementById("f-topic"),
+      search: document.getElementById("f-search"),
+    };
+    var haystacks = [];
+    function haystack(i) {
+      if (haystacks[i] === undefined) {
+        var kase = data.cases[i];
+        var parts = [kase[0], kase[1], kase[2], (kase[4] || []).join(" "), kase[7] || ""];
+        data.cells[i].forEach(function (cell) {
+          if (cell) parts.push(cell[F.message] || "", cell[F.known_reason] || "");
+        });
+        haystacks[i] = parts.join("\n").toLowerCase();
+      }
+      return haystacks[i];
+    }
+    function hasStatus(i, wanted) {
+      return data.cells[i].some(function (cell) {
+        if (!cell) return false;
+        return wanted === "problem" ? PROBLEMS.indexOf(cell[F.status]) >= 0 : cell[F.status] === wanted;
+      });
+    }
+
+    function apply() {
+      var disagree = controls.disagree.checked;
+      var status = controls.status.value;
+      var topic = controls.topic.value;
+      var query = controls.search.value.trim().toLowerCase();
+      var caseFilter = disagree || status || query;
+      var shownBehaviours = 0, totalBehaviours = 0, shownCases = 0;
+      topics.forEach(function (t) {
+        var topicOk = !topic || t.name === topic;
+        var visibleHere = 0;
+        t.groups.forEach(function (group) {
+          totalBehaviours += 1;
+          var textHit = query && group.text.indexOf(query) >= 0;
+          var matched = 0;
+          group.cases.forEach(function (tr) {
+            var i = Number(tr.getAttribute("data-i"));
+            var ok = topicOk &&
+              (!disagree || tr.hasAttribute("data-d")) &&
+              (!status || hasStatus(i, status)) &&
+              (!query || textHit || haystack(i).indexOf(query) >= 0);
+            tr.classList.toggle("f", !ok);
+            var detail = tr.nextElementSibling;
+            if (detail && detail.classList.contains("detail")) detail.hidden = !ok;
+            if (ok) matched += 1;
+          });
+          var show = topicOk && (!caseFilter || matched > 0 ||
+            (textHit && !disagree && !status && group.cases.length === 0));
+          group.tr.classList.toggle("f", !show);
+          if (show) { visibleHere += 1; shownCases += matched; }
+        });
+        t.tbody.classList.toggle("f", visibleHere === 0);
+        shownBehaviours += visibleHere;
+      });
+      var text = "Showing " + shownBehaviours + " of " + totalBehaviours + " behaviours";
+      if (caseFilter) text += " · " + shownCases + " matching cases";
+      document.getElementById("f-count").textContent = text;
+    }
+
+    var timer = null;
+    controls.search.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(apply, 120);
+    });
+    [controls.disagree, controls.status, controls.topic].forEach(function (control) {
+      control.addEventListener("change", apply);
+    });
+    document.getElementById("expand-all").addEventListener("click", function () {
+      topics.forEach(function (t) { t.groups.forEach(function (g) { setExpanded(g, true); }); });
+    });
+    document.getElementById("collapse-all").addEventListener("click", function () {
+      topics.forEach(function (t) { t.groups.forEach(function (g) { setExpanded(g, false); }); });
+    });
+    // Cell buttons announce that they expand; set lazily to keep the markup small.
+    table.addEventListener("focusin", function (event) {
+      var button = event.target;
+      if (button.classList && button.classList.contains("c") && !button.hasAttribute("aria-expanded")) {
+        button.setAttribute("aria-expanded", "false");
+      }
+    });
+    apply();
+    document.body.setAttribute("data-ready", "1");
+  }
+})();
