@@ -1,0 +1,130 @@
+"""Initializers (Gluon semantics): each writes values into a parameter's NumPy buffer.
+
+`Initializer.__call__(name, array, rng)` calls `_init_weight(name, array)` with
+`self.rng` set to the generator to draw from. A parameter with its own initializer
+(Dense's bias: "zeros") uses it; the others use the one given to `initialize()`;
+that is how a custom `_init_weight` reaches weights but not biases. The default is
+Uniform(-0.07, 0.07) (`default_initializer()`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import rng as rng_module
+
+DEFAULT_UNIFORM_SCALE = 0.07
+
+
+class Initializer:
+    """Subclass and implement `_init_weight(name, data)`; data is a NumPy array to fill."""
+
+    rng: np.random.Generator
+
+    def __call__(self, name: str, data: np.ndarray, rng: np.random.Generator | None = None):
+        self.rng = rng if rng is not None else rng_module.generator()
+        self._init_weight(name, data)
+
+    def _init_weight(self, name: str, data: np.ndarray) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must implement _init_weight")
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "rng")
+        return f"{type(self).__name__}({fields})"
+
+
+class Uniform(Initializer):
+    """U(low, high); Uniform(scale) is U(-scale, scale); the default scale is 0.07."""
+
+    def __init__(self, scale: float | None = None, low: float | None = None, high=None):
+        scale = DEFAULT_UNIFORM_SCALE if scale is None else scale
+        self.low = -scale if low is None else low
+        self.high = scale if high is None else high
+
+    def _init_weight(self, name, data):
+        data[...] = self.rng.uniform(self.low, self.high, size=data.shape)
+
+
+class Normal(Initializer):
+    """N(mean, sigma^2)."""
+
+    def __init__(self, sigma: float = 0.01, mean: float = 0.0):
+        self.sigma = sigma
+        self.mean = mean
+
+    def _init_weight(self, name, data):
+        data[...] = self.rng.normal(self.mean, self.sigma, size=data.shape)
+
+
+class Constant(Initializer):
+    def __init__(self, value):
+        self.value = value
+
+    def _init_weight(self, name, data):
+        data[...] = np.asarray(getattr(self.value, "_data", self.value))
+
+
+class Zero(Constant):
+    def __init__(self):
+        super().__init__(0.0)
+
+
+class One(Constant):
+    def __init__(self):
+        super().__init__(1.0)
+
+
+class Xavier(Initializer):
+    """Glorot: uniform in +-sqrt(magnitude / ((fan_in + fan_out) / 2)), i.e. sqrt(6/(in+out))."""
+
+    def __init__(self, rnd_type: str = "uniform", factor_type: str = "avg", magnitude: float = 3):
+        self.rnd_type = rnd_type
+        self.factor_type = factor_type
+        self.magnitude = float(magnitude)
+
+    def _init_weight(self, name, data):
+        if data.ndim < 2:
+            raise ValueError(f"Xavier initializer cannot be applied to vector {name}: it needs 2-D")
+        receptive = int(np.prod(data.shape[2:])) if data.ndim > 2 else 1
+        fan_in, fan_out = data.shape[1] * receptive, data.shape[0] * receptive
+        factor = {"avg": (fan_in + fan_out) / 2.0, "in": fan_in, "out": fan_out}[self.factor_type]
+        scale = np.sqrt(self.magnitude / factor)
+        if self.rnd_type == "uniform":
+            data[...] = self.rng.uniform(-scale, scale, size=data.shape)
+        else:
+            data[...] = self.rng.normal(0.0, scale, size=data.shape)
+
+
+class MyInit(Initializer):
+    """The notes' custom initializer (zero_small): U(-10, 10), then zero every |w| < 5."""
+
+    def _init_weight(self, name, data):
+        data[...] = self.rng.uniform(-10, 10, size=data.shape)
+        data *= np.abs(data) >= 5
+
+
+_BY_NAME = {
+    "zeros": Zero,
+    "zero": Zero,
+    "ones": One,
+    "one": One,
+    "uniform": Uniform,
+    "normal": Normal,
+    "xavier": Xavier,
+}
+
+
+def default_initializer() -> Initializer:
+    """What initialize() uses when given no initializer: Uniform(-0.07, 0.07)."""
+    return Uniform()
+
+
+def create(init) -> Initializer:
+    """An Initializer from an instance, a name ("zeros", "xavier", ...) or None (default)."""
+    if init is None:
+        return default_initializer()
+    if isinstance(init, Initializer):
+        return init
+    if isinstance(init, str) and init.lower() in _BY_NAME:
+        return _BY_NAME[init.lower()]()
+    raise ValueError(f"unknown initializer {init!r}; known: {sorted(_BY_NAME)}")
