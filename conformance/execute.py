@@ -52,11 +52,14 @@ class Execution:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()[:500]
-    return ""
+    """The first line of the message that says something: MXNet prefixes its messages
+    with a C++ traceback ("Traceback ...", 'File "..."', "[bt] (0) ..."), skipped here."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(("Traceback (most recent call last)", 'File "', "[bt]")):
+            continue
+        return line[:500]
+    return lines[0][:500] if lines else ""
 
 
 def phase_of(kind: str, args: dict, first_forward: bool) -> str:
