@@ -117,7 +117,13 @@ def _target_value(execution, target: dict, label: str):
         value = value[path]
     if value is None:
         raise _Missing(f"{label} is absent (None)")
-    return np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except ValueError:  # a ragged list, e.g. what load_tensors gave back for a list of arrays
+        array = None
+    if array is None or array.dtype.kind not in "biuf":
+        raise _Missing(f"{label} is not a numeric array: observed {type(value).__name__} {_fmt(value)[:200]}")
+    return array
 
 
 def _closeness(a: np.ndarray, b: np.ndarray) -> tuple[bool, str]:
@@ -142,8 +148,10 @@ def _check_values(args: dict, execution: Execution) -> list[CheckResult]:
         if check in TARGET_KEYS:
             continue
         if check == "all":
-            add(xf.size and np.all(xf == spec), "all", f"every element == {spec}",
-                f"{np.count_nonzero(xf != spec)} of {xf.size} differ; {_fmt(x)}")
+            # relative tolerance only: float32(0.1) counts as 0.1, while 0 still means exactly 0
+            same = np.isclose(xf, spec, rtol=RTOL, atol=0)
+            add(xf.size and np.all(same), "all", f"every element == {spec}",
+                f"{np.count_nonzero(~same)} of {xf.size} differ; {_fmt(x)}")
         elif check == "within":
             lo, hi = spec
             add(xf.size and xf.min() >= lo and xf.max() <= hi, "within", f"[{lo}, {hi}]",
@@ -163,7 +171,8 @@ def _check_values(args: dict, execution: Execution) -> list[CheckResult]:
         elif check == "at":
             index = tuple(spec["index"])
             observed = float(xf[index]) if _index_ok(xf, index) else "index out of range"
-            add(observed == spec["value"], f"value at {list(index)}", spec["value"], observed)
+            close = isinstance(observed, float) and bool(np.isclose(observed, spec["value"], rtol=RTOL, atol=0))
+            add(close, f"value at {list(index)}", spec["value"], observed)
         elif check in ("equals", "not_equals"):
             other = _target_value(execution, spec, str(spec))
             close, detail = _closeness(x, other)
@@ -228,7 +237,7 @@ def _check(kind: str, args: dict, case, execution: Execution) -> list[CheckResul
         return [CheckResult(ok, f"error: expected {want}, observed {seen}")]
     if kind == "no_error":
         err = execution.error
-        return [CheckResult(err is None, "no error: observed " + (
+        return [CheckResult(err is None, "no error: expected none, observed " + (
             f"{err['type']} in phase {err['phase']}: {err['message']}" if err else "none"))]
     if kind in ("warning", "no_warning"):
         warned = [w for w in execution.warnings if args.get("step") in (None, w["step"])]
@@ -237,8 +246,9 @@ def _check(kind: str, args: dict, case, execution: Execution) -> list[CheckResul
         where = f" during step {args['step']}" if "step" in args else ""
         texts = [w["text"] for w in warned] or "none"
         if kind == "warning":
-            return [CheckResult(bool(warned), f"warning{where} containing {args.get('contains', '')!r}: observed {texts}")]
-        return [CheckResult(not warned, f"no warning{where}: observed {texts}")]
+            return [CheckResult(bool(warned), f"warning{where} containing {args.get('contains', '')!r}: "
+                                              f"expected at least one, observed {texts}")]
+        return [CheckResult(not warned, f"no warning{where}: expected none, observed {texts}")]
     if kind == "shape":
         if "param" in args:
             observed = _get(execution, f"param_shape:{args['param']}")
@@ -311,7 +321,8 @@ def _check(kind: str, args: dict, case, execution: Execution) -> list[CheckResul
         saved = ev.get(f"input:{args['saved_step']}")
         loaded = _get(execution, f"value:{args['loaded']}")
         ok, detail = _same_structure(saved, loaded)
-        return [CheckResult(ok, f"round trip of step {args['saved_step']} into {args['loaded']}: {detail}")]
+        return [CheckResult(ok, f"round trip of step {args['saved_step']} into {args['loaded']}: "
+                                f"expected what was saved, observed {detail}")]
     if kind == "probe":
         result = _get(execution, f"probe:{args['name']}")
         wanted = args.get("equals", {})

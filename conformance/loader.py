@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -20,9 +21,12 @@ import yaml
 
 from conformance.adapters import ADAPTERS
 from conformance.adapters.base import COMPUTE_FUNCTIONS, ERROR_KINDS, PROBES, STEP_METHODS
+from conformance.inputs import GENERATOR_KINDS
 
 MAX_FILE_BYTES = 1_000_000
 MAX_ALIASES = 100
+MAX_EXPANDED_NODES = 100_000  # what aliases may expand a document to (a few aliases can make billions)
+MAX_INPUT_ELEMENTS = 10_000_000  # per generated input array
 CATALOGUE_NAME = "catalogue.yaml"
 MODEL_KINDS = (
     "dense", "relu", "flatten", "dropout", "sequential", "my_sequential", "mlp", "mlp_no_super",
@@ -112,6 +116,16 @@ class _SafeSpecLoader(yaml.SafeLoader):
                 )
         return super().compose_node(parent, index)
 
+    def compose_document(self):
+        node = super().compose_document()
+        distinct, expanded = _node_counts(node)
+        if expanded > max(distinct, MAX_EXPANDED_NODES):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"aliases expand the document to {expanded} nodes; the limit is "
+                f"{MAX_EXPANDED_NODES} (alias bomb?)", node.start_mark,
+            )
+        return node
+
     def construct_mapping(self, node, deep=False):
         seen = set()
         for key_node, _ in node.value:
@@ -128,6 +142,40 @@ class _SafeSpecLoader(yaml.SafeLoader):
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+def _node_counts(root) -> tuple[int, int]:
+    """(distinct nodes, nodes once every alias is expanded) of a composed YAML graph."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        children = _children(node)
+        if finished:
+            sizes[id(node)] = 1 + sum(sizes[id(child)] for child in children)
+            on_path.discard(id(node))
+            continue
+        if id(node) in sizes:
+            continue
+        on_path.add(id(node))
+        stack.append((node, True))
+        for child in children:
+            if id(child) in on_path:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "an alias refers to a node that contains it (recursive YAML)", child.start_mark
+                )
+            if id(child) not in sizes:
+                stack.append((child, False))
+    return len(sizes), sizes[id(root)]
+
+
+def _children(node) -> list:
+    if isinstance(node, yaml.SequenceNode):
+        return node.value
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
 
 
 @lru_cache(maxsize=1)
@@ -196,6 +244,12 @@ def load_file(path: str) -> tuple[list[Case], list[SpecProblem]]:
         return [], [SpecProblem(file, None, key, f"invalid YAML: {problem}")]
     except RecursionError:
         return [], [SpecProblem(file, None, "", "invalid YAML: nested too deeply")]
+    except Exception as exc:  # noqa: BLE001 - PyYAML's scalar constructors raise bare errors
+        # e.g. `!!int ` (IndexError), `!!bool x` (KeyError), 5000 digits or the date 2001-13-45 (ValueError)
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        return [], [SpecProblem(file, None, "", f"invalid YAML: cannot construct a value: {type(exc).__name__}: {detail}")]
+    if document is None:
+        return [], [SpecProblem(file, None, "", "the file is empty; a spec file is a mapping with `topic` and `cases`")]
     return _validate_document(file, document)
 
 
@@ -220,7 +274,7 @@ def _validate_document(file: str, document) -> tuple[list[Case], list[SpecProble
         problems = []
         for error in errors[:20]:
             best = _best_error(error)
-            path = list(best.absolute_path)
+            path = list(best.absolute_path) + _unexpected_key(best)
             key = _key_path(path[2:] if path[:1] == ["cases"] and len(path) >= 2 else path)
             problems.append(SpecProblem(file, _case_id_at(document, path), key, _short(best.message)))
         return [], problems
@@ -247,6 +301,15 @@ def _best_error(error):
     return jsonschema.exceptions.best_match([error]) if error.context else error
 
 
+def _unexpected_key(error) -> list[str]:
+    """An unknown key is named in the key path too, not only in the message."""
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        extra = [str(k) for k in error.instance if k not in error.schema.get("properties", {})]
+        if len(extra) == 1:
+            return extra
+    return []
+
+
 def _short(message: str) -> str:
     return message if len(message) <= 300 else message[:297] + "..."
 
@@ -270,6 +333,10 @@ def _semantic_problems(file: str, case: Case) -> list[SpecProblem]:
             bad(f"{key}.name", f"unknown probe '{args['name']}'; known: {sorted(PROBES)}")
         if kind == "load_params" and "model" in args:
             _check_model(args["model"], f"{key}.model", set(), bad)
+        for where, generator in _generators(kind, args):
+            message = _generator_problem(generator)
+            if message:
+                bad(f"{key}.{where}", message)
     expectation_lists = [("expect", case.expect)] + [
         (f"per_framework.{fw}.expect", entry["expect"]) for fw, entry in case.per_framework.items()
     ]
@@ -292,7 +359,7 @@ def _semantic_problems(file: str, case: Case) -> list[SpecProblem]:
 
                 try:
                     re.compile(args["pattern"])
-                except re.error as exc:
+                except (re.error, RecursionError, OverflowError, ValueError) as exc:
                     bad(f"{prefix}[{index}].param_names.pattern", f"bad regular expression: {exc}")
     for framework in case.per_framework:
         if framework not in ADAPTERS:
@@ -307,6 +374,41 @@ def _semantic_problems(file: str, case: Case) -> list[SpecProblem]:
         except InvalidSpecifier:
             bad(f"known[{index}].versions", f"not a PEP 440 version range: {entry['versions']!r}")
     return problems
+
+
+def _generators(kind: str, args: dict):
+    """(key, generator) of each input a step generates."""
+    if kind == "forward":
+        yield "input", args["input"]
+    elif kind == "tensor":
+        yield "value", args["value"]
+    elif kind == "backward" and "head" in args:
+        yield "head", args["head"]
+    elif kind == "save_tensors":
+        value = args["value"]
+        if isinstance(value, list):
+            yield from ((f"value[{i}]", item) for i, item in enumerate(value))
+        elif not any(k in value for k in GENERATOR_KINDS):
+            yield from ((f"value.{name}", item) for name, item in value.items())
+        else:
+            yield "value", value
+
+
+def _generator_problem(generator: dict) -> str | None:
+    """What would make `conformance.inputs.generate` fail on this generator, found before any run."""
+    kinds = [k for k in GENERATOR_KINDS if k in generator]
+    if len(kinds) != 1:
+        return f"a generator names exactly one of {list(GENERATOR_KINDS)}, got {kinds or 'none'}"
+    if kinds == ["values"]:
+        import numpy as np
+
+        try:
+            np.asarray(generator["values"], dtype=np.float64)
+        except (ValueError, TypeError, OverflowError):
+            return "values must be a rectangular nested list of numbers"
+    elif kinds != ["arange"] and math.prod(generator[kinds[0]]) > MAX_INPUT_ELEMENTS:
+        return f"{kinds[0]} {generator[kinds[0]]} is more than {MAX_INPUT_ELEMENTS} elements"
+    return None
 
 
 def _check_model(model: dict, key: str, names: set[str], bad) -> None:

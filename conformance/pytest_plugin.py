@@ -77,6 +77,7 @@ class CaseItem(pytest.Item):
         self.framework = framework
         for behaviour in case.behaviours:
             self.add_marker(pytest.mark.behaviour(behaviour))
+        self.extra_keyword_matches.update(case.behaviours)  # so `-k SH2` selects a behaviour's cases
         self.user_properties.append(("behaviours", ",".join(case.behaviours)))
 
     def runtest(self):

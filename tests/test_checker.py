@@ -1,0 +1,445 @@
+"""The shared checker: every expectation kind passes on matching evidence and fails, saying
+expected against observed, on evidence that does not match; `judge` turns checks, errors,
+interruptions and known divergences into the right status.
+
+Executions are built by hand here: no adapter runs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conformance.checker import check, judge, known_entry, needs
+from conformance.execute import EvidenceFailure, Execution
+from conformance.loader import Case
+
+F32 = np.float32
+
+
+def _case(expect=(), steps=(), model=None, known=(), per_framework=None, behaviours=("XX1",)):
+    return Case(
+        id="case", file="specs/topic.yaml", topic="topic", title="A case.", behaviours=list(behaviours),
+        source={"note": "n.txt", "section": "1", "claim": "c"}, expect=list(expect), model=model,
+        steps=list(steps), per_framework=per_framework or {}, known=list(known),
+    )
+
+
+def _error(kind="shape_mismatch", phase="first_forward", step=1, type_="ValueError", message="shapes do not fit"):
+    return {"phase": phase, "step": step, "step_kind": "forward", "kind": kind, "type": type_, "message": message}
+
+
+def _results(expectation, evidence=None, error=None, warnings=(), case=None):
+    execution = Execution(evidence=dict(evidence or {}), error=error, warnings=list(warnings))
+    return check(expectation, case or _case([expectation]), execution)
+
+
+def _passes(expectation, **observed):
+    results = _results(expectation, **observed)
+    assert results and all(r.ok for r in results), [r.text for r in results]
+
+
+def _fails(expectation, *words, **observed) -> str:
+    """The failing checks' text; it must say what was expected and what was observed."""
+    results = _results(expectation, **observed)
+    failed = [r.text for r in results if not r.ok]
+    assert failed, f"{expectation} should fail: {[r.text for r in results]}"
+    text = "; ".join(failed)
+    for word in words:
+        assert word in text, text
+    return text
+
+
+def _expected_observed(text):
+    assert "expected" in text and "observed" in text, text
+    assert "observed" in text[text.index("expected"):], text
+
+
+# -- shape ------------------------------------------------------------------------
+
+
+def test_shape_of_a_param():
+    ev = {"param_shape:0.weight": [8, 4]}
+    _passes({"shape": {"param": "0.weight", "equals": [8, 4]}}, evidence=ev)
+    text = _fails({"shape": {"param": "0.weight", "equals": [4, 8]}}, "param 0.weight", "expected [4, 8], observed [8, 4]",
+                  evidence=ev)
+    _expected_observed(text)
+
+
+def test_shape_unknown():
+    ev = {"param_shape:weight": None}
+    _passes({"shape": {"param": "weight", "equals": "unknown"}}, evidence=ev)
+    _fails({"shape": {"param": "weight", "equals": [2, 3]}}, "expected [2, 3], observed unknown", evidence=ev)
+    _fails({"shape": {"param": "weight", "equals": "unknown"}}, "expected unknown, observed [2, 3]",
+           evidence={"param_shape:weight": [2, 3]})
+
+
+def test_shape_of_a_value():
+    ev = {"value:out": np.zeros((2, 3), F32)}
+    _passes({"shape": {"value": "out", "equals": [2, 3]}}, evidence=ev)
+    _fails({"shape": {"value": "out", "equals": [3, 2]}}, "value out", "expected [3, 2], observed [2, 3]", evidence=ev)
+
+
+# -- values: every check, every target --------------------------------------------
+
+X = np.array([[0.0, 1.0], [2.0, 3.0]], F32)
+VALUE_CHECKS = [
+    # (check, passing spec, failing spec, words in the failure)
+    ("all", 0.0, 1.0, "expected every element == 1.0, observed 3 of 4 differ"),
+    ("within", [0, 3], [0, 2.5], "expected [0, 2.5], observed [0, 3]"),
+    ("mean", [1.5, 0.01], [1.0, 0.1], "expected 1.0 ± 0.1, observed 1.5"),
+    ("std", [1.118, 0.01], [2.0, 0.1], "expected 2.0 ± 0.1, observed 1.11803"),
+    ("frac_zero", [0.25, 0.01], [0.5, 0.1], "expected 0.5 ± 0.1, observed 0.2500"),
+    ("min_abs_nonzero", 1.0, 1.5, "smallest |nonzero|: expected >= 1.5, observed 1.0"),
+    ("at", {"index": [1, 0], "value": 2.0}, {"index": [1, 0], "value": 5.0}, "value at [1, 0]: expected 5.0, observed 2.0"),
+    ("dtype", "float32", "float64", "dtype: expected float64, observed float32"),
+]
+
+
+@pytest.mark.parametrize("name, good, bad, words", VALUE_CHECKS, ids=[c[0] for c in VALUE_CHECKS])
+def test_values_check(name, good, bad, words):
+    x = X if name != "all" else np.zeros((2, 2), F32)
+    if name == "all":
+        words = "expected every element == 1.0, observed 4 of 4 differ"
+    ev = {"value:out": x}
+    _passes({"values": {"value": "out", name: good}}, evidence=ev)
+    text = _fails({"values": {"value": "out", name: bad}}, "values of value out", words, evidence=ev)
+    _expected_observed(text)
+
+
+def test_values_at_an_index_out_of_range_fails():
+    _fails({"values": {"value": "out", "at": {"index": [5, 0], "value": 0}}}, "observed index out of range",
+           evidence={"value:out": X})
+
+
+def test_values_tolerate_float32_rounding_but_zero_means_zero():
+    x = np.full((3,), 0.1, F32)
+    _passes({"values": {"value": "x", "all": 0.1}}, evidence={"value:x": x})
+    _passes({"values": {"value": "x", "at": {"index": [2], "value": 0.1}}}, evidence={"value:x": x})
+    _fails({"values": {"value": "z", "all": 0}}, "1 of 2 differ", evidence={"value:z": np.array([0, 1e-9], F32)})
+
+
+def test_values_all_checks_must_hold():
+    results = _results({"values": {"value": "out", "within": [0, 3], "mean": [9, 0.1]}}, evidence={"value:out": X})
+    assert [r.ok for r in results] == [True, False]
+
+
+@pytest.mark.parametrize("target, key", [
+    ({"param": "0.weight"}, "param_value:0.weight"), ({"grad": "0.weight"}, "param_grad:0.weight"),
+    ({"value": "out"}, "value:out"), ({"value_grad": "x"}, "value_grad:x"),
+])
+def test_values_targets(target, key):
+    assert needs({"values": {**target, "all": 0}}, _case()) == [key]
+    _passes({"values": {**target, "all": 2}}, evidence={key: np.full((2,), 2, F32)})
+    label = " ".join(f"{k} {v}" for k, v in target.items())
+    _fails({"values": {**target, "all": 2}}, f"values of {label}", evidence={key: np.full((2,), 3, F32)})
+
+
+def test_values_snapshot_target():
+    ev = {"snapshot:before": {"0.bias": np.zeros(3, F32)}}
+    _passes({"values": {"snapshot": ["before", "0.bias"], "all": 0}}, evidence=ev)
+    _fails({"values": {"snapshot": ["before", "0.weight"], "all": 0}}, "snapshot 'before' has no parameter 0.weight",
+           evidence=ev)
+
+
+def test_values_equals_and_not_equals():
+    a, b = np.arange(4, dtype=F32), np.arange(4, dtype=F32) + 1
+    ev = {"value:a": a, "value:a2": a.copy(), "value:b": b}
+    _passes({"values": {"value": "a", "equals": {"value": "a2"}}}, evidence=ev)
+    _fails({"values": {"value": "a", "equals": {"value": "b"}}}, "expected same values", "max abs diff 1", evidence=ev)
+    _passes({"values": {"value": "a", "not_equals": {"value": "b"}}}, evidence=ev)
+    _fails({"values": {"value": "a", "not_equals": {"value": "a2"}}}, "expected different values", evidence=ev)
+    _fails({"values": {"value": "a", "equals": {"value": "c"}}}, "expected same values",
+           evidence={**ev, "value:c": np.zeros((2, 2), F32)})
+
+
+def test_values_equals_plus():
+    ev = {"param_value:w": np.ones(3, F32) * 2, "snapshot:s": {"w": np.ones(3, F32)}}
+    _passes({"values": {"param": "w", "equals_plus": [{"snapshot": ["s", "w"]}, 1]}}, evidence=ev)
+    _fails({"values": {"param": "w", "equals_plus": [{"snapshot": ["s", "w"]}, 2]}}, "expected [3., 3., 3.]",
+           "observed [2., 2., 2.]", evidence=ev)
+
+
+@pytest.mark.parametrize("fn, make", [
+    ("four_x", lambda x, h: 4 * x),
+    ("head_times_four_x", lambda x, h: h * 4 * x),
+    ("ones", lambda x, h: np.ones_like(x)),
+])
+def test_values_closed_form(fn, make):
+    x, head = np.arange(3, dtype=F32), np.array([1, 2, 3], F32)
+    spec = {"fn": fn, "x": "x", "head": "h"} if fn == "head_times_four_x" else {"fn": fn, "x": "x"}
+    ev = {"value:x": x, "value:h": head}
+    _passes({"values": {"value_grad": "x", "closed_form": spec}}, evidence={**ev, "value_grad:x": make(x, head)})
+    _fails({"values": {"value_grad": "x", "closed_form": spec}}, f"closed form {fn}", "expected", "observed",
+           evidence={**ev, "value_grad:x": make(x, head) + 1})
+
+
+def test_values_of_something_that_is_not_an_array_fail_cleanly():
+    _fails({"values": {"value": "loaded", "all": 1}}, "not a numeric array", "dict",
+           evidence={"value:loaded": {"a": np.ones(2)}})
+    _fails({"values": {"value": "loaded", "mean": [0, 1]}}, "not a numeric array",
+           evidence={"value:loaded": [np.ones(2), np.ones(3)]})
+
+
+def test_values_absent_target_fails():
+    _fails({"values": {"grad": "w", "all": 0}}, "grad w is absent (None)", evidence={"param_grad:w": None})
+
+
+# -- gradients, storage, names, devices -------------------------------------------------
+
+
+@pytest.mark.parametrize("observed, state", [(None, "absent"), (np.zeros(2), "zero"), (np.ones(2), "present")])
+@pytest.mark.parametrize("want", ["absent", "zero", "present", "zero_or_absent"])
+def test_grad_state(observed, state, want):
+    expectation = {"grad": {"param": "w", "is": want}}
+    ev = {"param_grad:w": observed}
+    holds = state == want or (want == "zero_or_absent" and state != "present")
+    if holds:
+        _passes(expectation, evidence=ev)
+    else:
+        _expected_observed(_fails(expectation, f"gradient of w: expected {want}, observed {state}", evidence=ev))
+
+
+def test_grad_of_a_value():
+    _passes({"grad": {"value": "x", "is": "present"}}, evidence={"value_grad:x": np.ones(2)})
+    _fails({"grad": {"value": "x", "is": "present"}}, "expected present, observed absent", evidence={"value_grad:x": None})
+
+
+@pytest.mark.parametrize("kind, same, holds", [
+    ("same_storage", True, True), ("same_storage", False, False),
+    ("distinct_storage", False, True), ("distinct_storage", True, False),
+])
+def test_storage(kind, same, holds):
+    expectation = {kind: {"param": ["0.weight", "1.weight"]}}
+    assert needs(expectation, _case()) == ["same_storage:param:0.weight|1.weight"]
+    ev = {"same_storage:param:0.weight|1.weight": same}
+    if holds:
+        _passes(expectation, evidence=ev)
+    else:
+        want = "one storage" if kind == "same_storage" else "separate storage"
+        seen = "one storage" if same else "separate storage"
+        _fails(expectation, f"params 0.weight and 1.weight: expected {want}, observed {seen}", evidence=ev)
+
+
+def test_param_names():
+    ev = {"param_paths": ["0.weight", "0.bias", "2.weight", "2.bias"]}
+    _passes({"param_names": {"equals": ["0.bias", "0.weight", "2.bias", "2.weight"], "count": 4}}, evidence=ev)
+    _passes({"param_names": {"pattern": r"0\..*", "count": 2}}, evidence=ev)
+    _fails({"param_names": {"equals": ["0.weight"]}}, "parameter names: expected ['0.weight'], observed", evidence=ev)
+    _fails({"param_names": {"count": 3}}, "parameter count: expected 3, observed 4", evidence=ev)
+    _fails({"param_names": {"pattern": "bias", "count": 2}}, "expected 2, observed 0", evidence=ev)
+
+
+def test_device():
+    ev = {"device:param:0.weight": {"canonical": "second", "native": "cuda:1"}}
+    _passes({"device": {"param": "0.weight", "is": "second"}}, evidence=ev)
+    _fails({"device": {"param": "0.weight", "is": "default"}}, "device of param 0.weight: expected default, observed",
+           "cuda:1", evidence=ev)
+    _passes({"device": {"value": "y", "is": "gpu"}}, evidence={"device:value:y": {"canonical": "gpu", "native": "gpu(0)"}})
+
+
+def test_init_calls():
+    calls = [{"name": "0.weight", "shape": [2, 2], "step": 0}, {"name": "1.weight", "shape": [2, 2], "step": 0},
+             {"name": "0.weight", "shape": [2, 2], "step": 3}]
+    ev = {"init_calls": calls}
+    _passes({"init_calls": {"step": 0, "params": ["1.weight", "0.weight"], "count": 2}}, evidence=ev)
+    _passes({"init_calls": {"count": 3}}, evidence=ev)
+    _fails({"init_calls": {"step": 3, "count": 0}}, "during step 3: expected 0, observed 1", evidence=ev)
+    _fails({"init_calls": {"step": 3, "params": ["1.weight"]}}, "expected ['1.weight'], observed ['0.weight']",
+           evidence=ev)
+
+
+# -- errors and warnings --------------------------------------------------------------
+
+
+def test_error_expected_and_raised():
+    _passes({"error": {"phase": "first_forward", "kind": "shape_mismatch"}}, error=_error())
+    _passes({"error": {"phase": "first_forward", "kind": "shape_mismatch", "step": 1}}, error=_error())
+
+
+def test_error_expected_but_none():
+    text = _fails({"error": {"phase": "backward", "kind": "graph_freed"}},
+                  "expected graph_freed error in phase backward, observed no error")
+    _expected_observed(text)
+
+
+def test_error_of_another_kind_phase_or_step():
+    _fails({"error": {"phase": "first_forward", "kind": "not_initialized"}}, "expected not_initialized error",
+           "observed shape_mismatch error in phase first_forward at step 1 (ValueError: shapes do not fit)",
+           error=_error())
+    _fails({"error": {"phase": "forward", "kind": "shape_mismatch"}}, "in phase forward", error=_error())
+    _fails({"error": {"phase": "first_forward", "kind": "shape_mismatch", "step": 2}}, "at step 2", error=_error())
+
+
+def test_no_error():
+    _passes({"no_error": {}})
+    text = _fails({"no_error": {}}, "ValueError in phase first_forward: shapes do not fit", error=_error())
+    _expected_observed(text)
+
+
+def test_warning_and_no_warning():
+    warned = [{"step": 2, "category": "UserWarning", "text": "Parameter is not initialized yet"}]
+    _passes({"warning": {}}, warnings=warned)
+    _passes({"warning": {"contains": "NOT INITIALIZED", "step": 2}}, warnings=warned)
+    _expected_observed(_fails({"warning": {"contains": "deprecated"}}, "containing 'deprecated'", "observed none",
+                              warnings=warned))
+    _fails({"warning": {"step": 1}}, "during step 1", warnings=warned)
+    _passes({"no_warning": {"step": 1}}, warnings=warned)
+    _expected_observed(_fails({"no_warning": {}}, "Parameter is not initialized yet", warnings=warned))
+
+
+# -- model-level checks ------------------------------------------------------------------
+
+
+def _dense_evidence(output_delta=0.0):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(2, 4)).astype(F32)
+    w, b = rng.normal(size=(3, 4)).astype(F32), rng.normal(size=(3,)).astype(F32)
+    out = np.maximum(x @ w.T + b, 0) + output_delta
+    return {"input:1": x, "all_params": {"weight": w, "bias": b}, "value:out": out.astype(F32)}
+
+
+def test_output_matches_manual():
+    case = _case(model={"dense": {"units": 3, "activation": "relu"}},
+                 steps=[("initialize", {}), ("forward", {"input": {"uniform": [2, 4]}})])
+    expectation = {"output_matches_manual": {}}
+    assert needs(expectation, case) == ["all_params", "value:out"]
+    _passes(expectation, evidence=_dense_evidence(), case=case)
+    text = _fails(expectation, "output out vs NumPy evaluation", evidence=_dense_evidence(0.5), case=case)
+    _expected_observed(text)
+
+
+def test_output_matches_manual_without_a_forward_or_a_manual_model():
+    case = _case(model={"dense": {"units": 3}}, steps=[("initialize", {})])
+    _fails({"output_matches_manual": {}}, "no forward step produced 'out'", evidence=_dense_evidence(), case=case)
+    fancy = _case(model={"fancy_mlp": {}}, steps=[("forward", {"input": {"ones": [2, 20]}})])
+    _fails({"output_matches_manual": {"input_step": 0}}, "cannot evaluate by hand", "fancy_mlp",
+           evidence={"input:0": np.ones((2, 20)), "all_params": {}, "value:out": np.ones(())}, case=fancy)
+
+
+def test_grad_equals_untied_sum():
+    g0, g1 = np.ones((2, 2), F32), np.full((2, 2), 2, F32)
+    expectation = {"grad_equals_untied_sum": {"param": "0.weight", "uses": ["0.weight", "1.weight"]}}
+    ev = {"untied_grad:0.weight": g0, "untied_grad:1.weight": g1}
+    _passes(expectation, evidence={**ev, "param_grad:0.weight": g0 + g1})
+    text = _fails(expectation, "shared gradient of 0.weight", evidence={**ev, "param_grad:0.weight": g1})
+    _expected_observed(text)
+    _fails(expectation, "untied copy's gradients unavailable",
+           evidence={"param_grad:0.weight": g0, "untied_grad:0.weight": None, "untied_grad:1.weight": g1})
+    _fails(expectation, "absent (None)", evidence={**ev, "param_grad:0.weight": None})
+
+
+def test_roundtrip():
+    saved = {"a": np.ones(2, F32), "b": np.arange(3, dtype=F32)}
+    expectation = {"roundtrip": {"loaded": "back", "saved_step": 0}}
+    _passes(expectation, evidence={"input:0": saved, "value:back": {k: v.copy() for k, v in saved.items()}})
+    _fails(expectation, "expected what was saved", "keys ['a', 'b'] vs ['a']",
+           evidence={"input:0": saved, "value:back": {"a": saved["a"]}})
+    _fails(expectation, "[\'b\']: saved float32[3], loaded float64[3]",
+           evidence={"input:0": saved, "value:back": {"a": saved["a"], "b": saved["b"].astype(np.float64)}})
+    as_list = [np.ones(2, F32), np.zeros(2, F32)]
+    _passes(expectation, evidence={"input:0": as_list, "value:back": [a.copy() for a in as_list]})
+    _fails(expectation, "[0]: values differ", evidence={"input:0": as_list, "value:back": as_list[::-1]})
+    _fails(expectation, "saved a list of 2, loaded dict", evidence={"input:0": as_list, "value:back": saved})
+
+
+def test_probe():
+    ev = {"probe:is_training": {"inside_recording": True, "outside_recording": False}}
+    _passes({"probe": {"name": "is_training", "equals": {"inside_recording": True}}}, evidence=ev)
+    _passes({"probe": {"name": "is_training"}}, evidence=ev)
+    text = _fails({"probe": {"name": "is_training", "equals": {"outside_recording": True}}},
+                  "probe is_training: expected {'outside_recording': True}, observed", evidence=ev)
+    _expected_observed(text)
+
+
+def test_missing_or_broken_evidence_fails_with_the_reason():
+    _fails({"shape": {"value": "out", "equals": [1]}}, "nothing was observed for value:out")
+    broken = EvidenceFailure(RuntimeError("not initialized yet\nmore"))
+    _fails({"shape": {"param": "w", "equals": [1]}}, "observing param_shape:w raised RuntimeError: not initialized yet",
+           evidence={"param_shape:w": broken})
+
+
+def test_every_expectation_kind_of_the_readme_is_covered_here():
+    import re
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parents[1] / "specs" / "README.md"
+    section = readme.read_text(encoding="utf-8").split("## Expectations")[1].split("Statuses:")[0]
+    kinds = set(re.findall(r"^\| `(\w+):", section, flags=re.MULTILINE)) | set(re.findall(r" / `(\w+):", section))
+    source = Path(__file__).read_text(encoding="utf-8")
+    assert len(kinds) >= 15, kinds
+    missing = [k for k in sorted(kinds) if f'{{"{k}": ' not in source and f'("{k}", ' not in source]
+    assert not missing, f"expectation kinds without a checker test: {missing}"
+
+
+# -- judge ---------------------------------------------------------------------------------
+
+SHAPE_OK = {"value:out": np.zeros((1, 1), F32)}
+SHAPE_BAD = {"value:out": np.zeros((2, 2), F32)}
+EXPECT = [{"shape": {"value": "out", "equals": [1, 1]}}]
+KNOWN = [{"framework": "mxnet", "versions": ">=1.9,<2", "reason": "MXNet keeps the old shape."}]
+
+
+def test_judge_pass():
+    status, message, checks = judge(_case(EXPECT), "torch", "2.13.0", Execution(evidence=SHAPE_OK))
+    assert (status, message) == ("pass", "") and checks == [{"ok": True, "check": checks[0]["check"]}]
+
+
+def test_judge_fail_names_the_behaviour():
+    status, message, _ = judge(_case(EXPECT, behaviours=["SH2", "SH3"]), "torch", "2.13.0", Execution(evidence=SHAPE_BAD))
+    assert status == "fail"
+    assert message.startswith("[SH2,SH3] ") and "expected [1, 1], observed [2, 2]" in message
+
+
+def test_judge_known_divergence_for_a_matching_version():
+    status, message, _ = judge(_case(EXPECT, known=KNOWN), "mxnet", "1.9.1", Execution(evidence=SHAPE_BAD))
+    assert status == "known"
+    assert "MXNet keeps the old shape." in message and "observed [2, 2]" in message
+
+
+def test_judge_known_divergence_for_another_version_or_framework_is_a_fail():
+    assert judge(_case(EXPECT, known=KNOWN), "mxnet", "2.0.0", Execution(evidence=SHAPE_BAD))[0] == "fail"
+    assert judge(_case(EXPECT, known=KNOWN), "torch", "1.9.1", Execution(evidence=SHAPE_BAD))[0] == "fail"
+
+
+def test_judge_stale_known_divergence_is_a_fail():
+    status, message, _ = judge(_case(EXPECT, known=KNOWN), "mxnet", "1.9.1", Execution(evidence=SHAPE_OK))
+    assert status == "fail"
+    assert "stale known divergence" in message and "MXNet keeps the old shape." in message and ">=1.9,<2" in message
+
+
+def test_known_entry_versions():
+    case = _case(EXPECT, known=KNOWN + [{"framework": "torch", "versions": ">=2", "reason": "r"}])
+    assert known_entry(case, "torch", "2.13.0+cpu")["reason"] == "r"
+    assert known_entry(case, "mxnet", "1.9.1")["reason"] == KNOWN[0]["reason"]
+    assert known_entry(case, "mxnet", "2.0.0b1") is None
+    assert known_entry(case, "mxnet", "unavailable") is None
+
+
+@pytest.mark.parametrize("status", ["unsupported", "skip", "error"])
+def test_judge_interruption_keeps_its_status(status):
+    execution = Execution(evidence=SHAPE_BAD, interruption=(status, "step 0 (forward): why"))
+    assert judge(_case(EXPECT), "torch", "2.13.0", execution) == (status, "step 0 (forward): why", [])
+
+
+def test_judge_unexpected_error_fails_naming_type_and_phase():
+    execution = Execution(evidence=SHAPE_OK, error=_error(phase="backward", step=2, type_="RuntimeError",
+                                                          message="Trying to backward through the graph a second time"))
+    status, message, checks = judge(_case(EXPECT), "torch", "2.13.0", execution)
+    assert status == "fail"
+    assert "unexpected RuntimeError in phase backward (step 2, forward): Trying to backward" in message
+    assert [c["ok"] for c in checks] == [True, False]
+
+
+def test_judge_expected_error_is_a_pass():
+    case = _case([{"error": {"phase": "first_forward", "kind": "shape_mismatch"}}])
+    assert judge(case, "torch", "2.13.0", Execution(error=_error()))[0] == "pass"
+
+
+def test_judge_per_framework_replaces_expect():
+    per_framework = {"torch": {"doc": "torch docs", "expect": [{"shape": {"value": "out", "equals": [2, 2]}}]}}
+    case = _case(EXPECT, per_framework=per_framework)
+    assert judge(case, "torch", "2.13.0", Execution(evidence=SHAPE_BAD))[0] == "pass"
+    assert judge(case, "mxnet", "1.9.1", Execution(evidence=SHAPE_BAD))[0] == "fail"
+    status, message, _ = judge(case, "torch", "2.13.0", Execution(evidence=SHAPE_OK))
+    assert status == "fail" and "expected [2, 2], observed [1, 1]" in message
