@@ -399,26 +399,41 @@ def known_entry(case, framework: str, version: str) -> dict | None:
     return None
 
 
+def _evaluate(expectations: list[dict], case, execution: Execution) -> list[CheckResult]:
+    results: list[CheckResult] = []
+    for expectation in expectations:
+        results.extend(check(expectation, case, execution))
+    if execution.error is not None and not any("error" in e for e in expectations):
+        err = execution.error
+        results.append(CheckResult(False, f"unexpected {err['type']} in phase {err['phase']} (step {err['step']}, "
+                                          f"{err['step_kind']}): {err['message']}"))
+    return results
+
+
 def judge(case, framework: str, version: str, execution: Execution) -> tuple[str, str, list[dict]]:
-    """(status, message, per-check results) for one executed case."""
+    """(status, message, per-check results) for one executed case.
+
+    A known divergence turns a failure into `known`; when the entry also pins the
+    divergent behaviour (`known[].expect`), that must hold too, so a framework that
+    changes from one wrong behaviour to another is a `fail`, not a silent `known`."""
     if execution.interruption is not None:
         status, message = execution.interruption
         return status, message, []
     expectations, _ = case.expectations_for(framework)
-    results: list[CheckResult] = []
-    for expectation in expectations:
-        results.extend(check(expectation, case, execution))
-    mentions_error = any("error" in e for e in expectations)
-    if execution.error is not None and not mentions_error:
-        err = execution.error
-        results.append(CheckResult(False, f"unexpected {err['type']} in phase {err['phase']} (step {err['step']}, "
-                                          f"{err['step_kind']}): {err['message']}"))
+    results = _evaluate(expectations, case, execution)
     failed = [r for r in results if not r.ok]
     checks = [{"ok": r.ok, "check": r.text} for r in results]
     behaviours = ",".join(case.behaviours)
     entry = known_entry(case, framework, version)
     if failed:
         detail = "; ".join(r.text for r in failed)
+        if entry and entry.get("expect"):
+            pinned = _evaluate(entry["expect"], case, execution)
+            checks += [{"ok": r.ok, "check": f"known divergence: {r.text}"} for r in pinned]
+            off = [r for r in pinned if not r.ok]
+            if off:
+                return "fail", (f"[{behaviours}] neither the expected behaviour nor the recorded divergence "
+                                f"('{entry['reason']}') holds: {'; '.join(r.text for r in off)}"), checks
         if entry:
             return "known", f"[{behaviours}] known divergence: {entry['reason']} (observed: {detail})", checks
         return "fail", f"[{behaviours}] {detail}", checks

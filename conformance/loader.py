@@ -339,7 +339,8 @@ def _semantic_problems(file: str, case: Case) -> list[SpecProblem]:
                 bad(f"{key}.{where}", message)
     expectation_lists = [("expect", case.expect)] + [
         (f"per_framework.{fw}.expect", entry["expect"]) for fw, entry in case.per_framework.items()
-    ]
+    ] + [(f"known[{i}].expect", entry["expect"]) for i, entry in enumerate(case.known) if "expect" in entry]
+    probe_names = set(PROBES) | {a["as"] for k, a in case.steps if k == "probe" and "as" in a}
     for prefix, expectations in expectation_lists:
         for index, item in enumerate(expectations):
             kind, args = next(iter(item.items()))
@@ -348,8 +349,8 @@ def _semantic_problems(file: str, case: Case) -> list[SpecProblem]:
                 bad(f"{prefix}[{index}].{kind}", f"step {step} does not exist (the case has {len(case.steps)})")
             if kind == "error" and args["kind"] not in ERROR_KINDS:
                 bad(f"{prefix}[{index}].error.kind", f"unknown error kind '{args['kind']}'; known: {list(ERROR_KINDS)}")
-            if kind == "probe" and args["name"] not in PROBES:
-                bad(f"{prefix}[{index}].probe.name", f"unknown probe '{args['name']}'")
+            if kind == "probe" and args["name"] not in probe_names:
+                bad(f"{prefix}[{index}].probe.name", f"unknown probe '{args['name']}' (not a probe nor a probe step's `as`)")
             if kind == "values" and len([k for k in args if k in ("param", "grad", "value", "value_grad", "snapshot")]) != 1:
                 bad(f"{prefix}[{index}].values", "name exactly one target: param, grad, value, value_grad or snapshot")
             if kind in ("shape", "grad", "device") and len([k for k in args if k in ("param", "value")]) != 1:

@@ -68,7 +68,8 @@ def execute_case(adapter, case, workdir: str, progress=None) -> tuple[Execution,
         execution.evidence["adapter_notes"] = dict(session.notes)
     if execution.interruption is None:
         keys = list(ALWAYS_OBSERVED)
-        for expectation in expectations:
+        pinned = [e for k in case.known if k["framework"] == framework for e in k.get("expect", [])]
+        for expectation in expectations + pinned:
             keys += needs(expectation, case)
         gather(session, keys, execution)
     if untied and execution.interruption is None and execution.error is None:

@@ -443,3 +443,14 @@ def test_judge_per_framework_replaces_expect():
     assert judge(case, "mxnet", "1.9.1", Execution(evidence=SHAPE_BAD))[0] == "fail"
     status, message, _ = judge(case, "torch", "2.13.0", Execution(evidence=SHAPE_OK))
     assert status == "fail" and "expected [2, 2], observed [1, 1]" in message
+
+
+def test_judge_known_divergence_with_pinned_behaviour():
+    pinned = [{**KNOWN[0], "expect": [{"shape": {"value": "out", "equals": [2, 2]}}]}]
+    status, _, checks = judge(_case(EXPECT, known=pinned), "mxnet", "1.9.1", Execution(evidence=SHAPE_BAD))
+    assert status == "known"
+    assert any(c["check"].startswith("known divergence:") and c["ok"] for c in checks)
+    moved = {"value:out": np.zeros((3, 3))}
+    status, message, _ = judge(_case(EXPECT, known=pinned), "mxnet", "1.9.1", Execution(evidence=moved))
+    assert status == "fail"
+    assert "neither the expected behaviour nor the recorded divergence" in message and "observed [3, 3]" in message
