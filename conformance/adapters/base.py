@@ -101,6 +101,29 @@ COMPUTE_FUNCTIONS = {
     "sum_two_x_squared": "(2 * x * x).sum(), one argument",
 }
 
+def run_compute(fn: str, xs: list, total=lambda x: x.sum()):
+    """Apply one of COMPUTE_FUNCTIONS to framework tensors that have Python operators.
+
+    `total` sums all elements in the framework's way (`tf.reduce_sum` for TF). Called
+    inside the adapter's recording context; `setitem_zero` writes in place, so the
+    framework's own refusal (recorded array, leaf that requires grad, immutable tensor)
+    is what propagates."""
+    if fn == "two_x_squared":
+        return 2 * xs[0] * xs[0]
+    if fn == "sum":
+        return total(xs[0])
+    if fn == "add":
+        return xs[0] + xs[1]
+    if fn == "mul":
+        return xs[0] * xs[1]
+    if fn == "sum_two_x_squared":
+        return total(2 * xs[0] * xs[0])
+    if fn == "setitem_zero":
+        xs[0][0] = 0
+        return xs[0]
+    raise AdapterBug(f"unknown compute function {fn!r}")
+
+
 # Names for the `probe` step; each returns plain JSON-able data.
 PROBES = {
     "is_training": "{'inside_recording': bool, 'outside_recording': bool}",

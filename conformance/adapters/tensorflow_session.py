@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from conformance.adapters.base import AdapterBug, Session, Skip, Unsupported
+from conformance.adapters.base import AdapterBug, Session, Skip, Unsupported, run_compute
 from conformance.adapters.tensorflow_init import initialize, make_initializer
 from conformance.adapters.tensorflow_models import build_model
 
@@ -31,6 +31,11 @@ class TensorflowSession(Session):
     def __init__(self, adapter, workdir):
         super().__init__(adapter, workdir)
         self.tf = adapter.tf
+        # Every case starts from the same random state, so a case's values do not depend
+        # on which cases ran before it in this process (determinism across runs).
+        # clear_session also restarts Keras' layer-name counters (dense, dense_1, ...).
+        self.tf.keras.backend.clear_session()
+        self.tf.keras.utils.set_random_seed(0)
         self.built = None
         self.spec = None
         self.values: dict = {}
@@ -222,22 +227,7 @@ class TensorflowSession(Session):
         xs = [self.values[a] for a in args]
         context, tape = self._recording(record)
         with context:
-            if fn == "two_x_squared":
-                y = 2 * xs[0] * xs[0]
-            elif fn == "sum":
-                y = tf.reduce_sum(xs[0])
-            elif fn == "add":
-                y = xs[0] + xs[1]
-            elif fn == "mul":
-                y = xs[0] * xs[1]
-            elif fn == "sum_two_x_squared":
-                y = tf.reduce_sum(2 * xs[0] * xs[0])
-            elif fn == "setitem_zero":
-                x = xs[0]
-                x[0] = 0               # TypeError: TF tensors and variables refuse item assignment
-                y = x
-            else:
-                raise AdapterBug(f"unknown compute function {fn!r}")
+            y = run_compute(fn, xs, total=tf.reduce_sum)
         self.values[out] = y
         self.value_tape[out] = tape
 

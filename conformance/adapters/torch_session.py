@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 from conformance.adapters import torch_init
-from conformance.adapters.base import AdapterBug, Session, Skip, Unsupported
+from conformance.adapters.base import AdapterBug, Session, Skip, Unsupported, run_compute
 from conformance.adapters.torch_build import Builder
 from conformance.adapters.torch_models import classes, host_copy, write_data
 
@@ -189,21 +189,7 @@ class TorchSession(Session):
     def compute(self, fn, args, out, record=True):
         xs = [self._value(a) for a in args]
         with self._mode_context(record):
-            if fn == "two_x_squared":
-                result = 2 * xs[0] * xs[0]
-            elif fn == "sum":
-                result = xs[0].sum()
-            elif fn == "add":
-                result = xs[0] + xs[1]
-            elif fn == "mul":
-                result = xs[0] * xs[1]
-            elif fn == "sum_two_x_squared":
-                result = (2 * xs[0] * xs[0]).sum()
-            elif fn == "setitem_zero":
-                xs[0][0] = 0
-                result = xs[0]
-            else:
-                raise AdapterBug(f"unknown compute function {fn!r}")
+            result = run_compute(fn, xs)
         self.values[out] = result
 
     def update(self, value, lr, how):
