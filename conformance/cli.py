@@ -133,7 +133,7 @@ def cmd_gate(args) -> int:
 
     spec_cases = None
     if args.specs:
-        cases, _, problems = _load_cases(args.specs, keep_going=False)
+        cases, _, _ = _load_cases(args.specs, keep_going=False)
         if cases is None:
             return USAGE_ERROR
         spec_cases = [c.id for c in cases]

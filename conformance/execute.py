@@ -137,8 +137,8 @@ def _interrupt(execution: Execution, exc: BaseException, where: str) -> bool:
         tb = traceback.extract_tb(exc.__traceback__)[-1]
         execution.interruption = (
             "error",
-            f"{where}: adapter bug {type(exc).__name__}: {_first_line(exc)} "
-            f"(at {os.path.basename(tb.filename)}:{tb.lineno})",
+            (f"{where}: adapter bug {type(exc).__name__}: {_first_line(exc)} "
+             f"(at {os.path.basename(tb.filename)}:{tb.lineno})"),
         )
     else:
         return False
@@ -154,7 +154,7 @@ def run_steps(session, case, execution: Execution, steps=None, before_forward=No
             progress(-1, "build")
         try:
             _capture(session, session.build, {"model": copy.deepcopy(case.model)}, -1, execution)
-        except BaseException as exc:  # noqa: BLE001 - every failure is recorded, none escapes
+        except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):
                 raise
             if not _interrupt(execution, exc, "construction"):
@@ -177,7 +177,7 @@ def run_steps(session, case, execution: Execution, steps=None, before_forward=No
                 result = _capture(session, method, _call_args(kind, args, execution, index), index, execution)
                 if kind == "probe":
                     execution.evidence[f"probe:{args.get('as', args['name'])}"] = result
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):
                 raise
             if not _interrupt(execution, exc, f"step {index} ({kind})"):

@@ -89,7 +89,7 @@ class Case:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> "Case":
+    def from_json(cls, data: dict) -> Case:
         steps = [next(iter(s.items())) for s in data.get("steps") or []]
         return cls(
             id=data["id"], file=data["file"], topic=data["topic"], title=data["title"],
@@ -236,7 +236,7 @@ def load_file(path: str) -> tuple[list[Case], list[SpecProblem]]:
     except (OSError, UnicodeDecodeError) as exc:
         return [], [SpecProblem(file, None, "", f"cannot read: {exc}")]
     try:
-        document = yaml.load(text, Loader=_SafeSpecLoader)  # noqa: S506 - a SafeLoader subclass
+        document = yaml.load(text, Loader=_SafeSpecLoader)
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         key = f"line {where.line + 1}, column {where.column + 1}" if where else ""
@@ -418,9 +418,8 @@ def _check_model(model: dict, key: str, names: set[str], bad) -> None:
         bad(key, f"a model names exactly one kind, got {kinds or 'none'}")
         return
     kind = kinds[0]
-    if kind == "reuse":
-        if model["reuse"] not in names:
-            bad(f"{key}.reuse", f"'{model['reuse']}' is not marked with `as` earlier in the model")
+    if kind == "reuse" and model["reuse"] not in names:
+        bad(f"{key}.reuse", f"'{model['reuse']}' is not marked with `as` earlier in the model")
     if kind in ("sequential", "my_sequential"):
         for index, child in enumerate(model[kind]):
             _check_model(child, f"{key}.{kind}[{index}]", names, bad)

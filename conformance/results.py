@@ -83,7 +83,7 @@ class Journal:
     def __init__(self, path: str):
         self.path = path
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        self._handle = open(path, "a", encoding="utf-8")
+        self._handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the run
 
     def append(self, record: dict) -> None:
         self._handle.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")

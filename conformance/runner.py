@@ -18,12 +18,19 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from conformance import __version__
 from conformance.checker import judge, known_entry, needs, use_paths
 from conformance.execute import Execution, gather, is_adapter_bug, run_steps, untie
-from conformance.results import FORMAT, Journal, atomic_write_json, read_journal, safe_name, summarise
+from conformance.results import (
+    FORMAT,
+    Journal,
+    atomic_write_json,
+    read_journal,
+    safe_name,
+    summarise,
+)
 
 DEFAULT_TIMEOUT_S = 120.0
 STARTUP_TIMEOUT_S = 900.0
@@ -31,7 +38,7 @@ ALWAYS_OBSERVED = ("param_paths", "native_names", "init_calls")
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _case_record(case, status: str, message: str, observations: dict, duration: float, framework: str,
@@ -147,7 +154,7 @@ def run_case(adapter, case, version: str, progress=None) -> dict:
     workdir = tempfile.mkdtemp(prefix="conformance-")
     try:
         try:
-            execution, session = execute_case(adapter, case, workdir, progress=progress)
+            execution, _ = execute_case(adapter, case, workdir, progress=progress)
             status, message, checks = judge(case, adapter.framework_name, version, execution)
             observations = observations_of(execution)
         except Exception as exc:  # noqa: BLE001 - the kit itself broke on this case
@@ -185,7 +192,7 @@ def load_adapter(framework: str):
         return adapter, str(adapter.version()), dict(adapter.devices()), None
     except KeyError:
         return None, None, {}, f"unknown framework '{framework}'"
-    except BaseException as exc:  # noqa: BLE001 - an import failure is a result, not a crash
+    except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
         return None, None, {}, f"{framework} failed to load: {type(exc).__name__}: {str(exc).strip()[:500]}"
@@ -282,7 +289,7 @@ class _Worker:
 
     def start(self) -> dict:
         read_fd, write_fd = os.pipe()
-        stderr = open(self.stderr_path, "ab")
+        stderr = open(self.stderr_path, "ab")  # noqa: SIM115 - handed to the child, closed below
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                               env.get("PYTHONPATH", "")]).rstrip(os.pathsep)

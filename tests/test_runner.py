@@ -4,11 +4,19 @@ import json
 import os
 
 import pytest
+from fake_adapter import (
+    CRASH_SEED,
+    FAIL_SEED,
+    HANG_SEED,
+    SEGFAULT_SEED,
+    SKIP_SEED,
+    UNSUPPORTED_SEED,
+    FakeAdapter,
+)
 
 from conformance.loader import load_specs
 from conformance.results import read_journal
 from conformance.runner import run_framework, run_inprocess
-from fake_adapter import CRASH_SEED, FAIL_SEED, HANG_SEED, SEGFAULT_SEED, SKIP_SEED, UNSUPPORTED_SEED, FakeAdapter
 
 FAKE = "fake_adapter:FakeAdapter"
 
@@ -48,7 +56,8 @@ def test_crash_segfault_and_hang_are_recorded_and_the_run_goes_on(tmp_path, fake
     assert "step 0 (forward)" in by_id["crashes"]["message"]
     assert by_id["hangs"]["observations"]["last_step_kind"] == "forward"
     assert "within 5 s" in by_id["hangs"]["message"]
-    on_disk = json.loads(open(path, encoding="utf-8").read())
+    with open(path, encoding="utf-8") as handle:
+        on_disk = json.load(handle)
     assert [c["id"] for c in on_disk["cases"]] == [c.id for c in cases]
     assert not [f for f in os.listdir(out) if f.startswith(".")], "journal and temp files are cleaned up"
 
@@ -92,7 +101,7 @@ def test_statuses_in_process(tmp_path):
 
 def test_journal_keeps_finished_cases_when_interrupted(tmp_path, fake_env, monkeypatch):
     cases = _specs(tmp_path, [_case("a", 1), _case("b", 2), _case("c", 3)])
-    import conformance.runner as runner
+    from conformance import runner
 
     original = runner._Worker.run
     calls = []

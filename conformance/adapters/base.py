@@ -142,7 +142,7 @@ class Session:
     in one namespace of names. `self.workdir` is a private temporary folder.
     """
 
-    def __init__(self, adapter: "Adapter", workdir: str):
+    def __init__(self, adapter: Adapter, workdir: str):
         self.adapter = adapter
         self.workdir = workdir
         self.init_calls: list[dict] = []  # {"name": canonical path, "shape": [..], "step": int}
