@@ -31,6 +31,25 @@ def generate(spec: dict) -> np.ndarray:
     return np.ascontiguousarray(array.astype(dtype))
 
 
+def numpy_source(spec: dict) -> str:
+    """The NumPy expression that makes the same array as `generate(spec)`: snippets use it
+    so that a reproduction sees exactly the kit's numbers."""
+    rng = f"np.random.default_rng({spec.get('seed', 0)})"
+    if "uniform" in spec:
+        body = f"{rng}.uniform({spec.get('low', 0.0)}, {spec.get('high', 1.0)}, size={tuple(spec['uniform'])})"
+    elif "normal" in spec:
+        body = f"{rng}.normal({spec.get('mean', 0.0)}, {spec.get('std', 1.0)}, size={tuple(spec['normal'])})"
+    elif "ones" in spec:
+        body = f"np.ones({tuple(spec['ones'])})"
+    elif "zeros" in spec:
+        body = f"np.zeros({tuple(spec['zeros'])})"
+    elif "arange" in spec:
+        body = f"np.arange({spec['arange']})"
+    else:
+        body = f"np.array({spec.get('values')!r})"
+    return f"{body}.astype({spec.get('dtype', 'float32')!r})"
+
+
 def generate_value(spec):
     """A generator, a list of generators, or a dict of them -> the same structure of arrays."""
     if isinstance(spec, list):

@@ -8,6 +8,8 @@ are the kit's NumPy generators, written out so the numbers are the same.
 
 from __future__ import annotations
 
+from conformance.inputs import numpy_source
+
 _HEADER = """\
 import numpy as np
 import mxnet as mx
@@ -52,22 +54,7 @@ def _init_expr(spec) -> str:
     }.get(kind, repr(spec))
 
 
-def _numpy(spec: dict) -> str:
-    """The kit's generator (conformance/inputs.py) as a NumPy expression."""
-    rng = f"np.random.default_rng({spec.get('seed', 0)})"
-    if "uniform" in spec:
-        body = f"{rng}.uniform({spec.get('low', 0.0)}, {spec.get('high', 1.0)}, size={tuple(spec['uniform'])})"
-    elif "normal" in spec:
-        body = f"{rng}.normal({spec.get('mean', 0.0)}, {spec.get('std', 1.0)}, size={tuple(spec['normal'])})"
-    elif "ones" in spec:
-        body = f"np.ones({tuple(spec['ones'])})"
-    elif "zeros" in spec:
-        body = f"np.zeros({tuple(spec['zeros'])})"
-    elif "arange" in spec:
-        body = f"np.arange({spec['arange']})"
-    else:
-        body = f"np.array({spec.get('values')!r})"
-    return f"{body}.astype({spec.get('dtype', 'float32')!r})"
+_numpy = numpy_source
 
 
 def _nd(spec: dict, ctx: str = "mx.cpu(0)") -> str:

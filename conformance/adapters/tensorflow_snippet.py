@@ -7,6 +7,7 @@ same idioms as the adapter (tf.keras subclasses, GradientTape, assign, save_weig
 from __future__ import annotations
 
 from conformance.adapters.tensorflow_models import in_dim
+from conformance.inputs import numpy_source
 
 _CLASSES = {
     "mlp": '''class MLP(tf.keras.Model):
@@ -132,21 +133,7 @@ def _init_expr(init, classes: dict) -> str:
     return _INITS[name].format(**args)
 
 
-def _gen(spec) -> str:
-    dtype = spec.get("dtype", "float32")
-    seed = spec.get("seed", 0)
-    if "uniform" in spec:
-        body = f"np.random.default_rng({seed}).uniform({spec.get('low', 0)}, {spec.get('high', 1)}, size={tuple(spec['uniform'])})"
-    elif "normal" in spec:
-        body = f"np.random.default_rng({seed}).normal({spec.get('mean', 0)}, {spec.get('std', 1)}, size={tuple(spec['normal'])})"
-    elif "ones" in spec or "zeros" in spec:
-        kind = "ones" if "ones" in spec else "zeros"
-        body = f"np.{kind}({tuple(spec[kind])})"
-    elif "arange" in spec:
-        body = f"np.arange({spec['arange']})"
-    else:
-        body = f"np.array({spec.get('values')!r})"
-    return f"{body}.astype('{dtype}')"
+_gen = numpy_source
 
 
 def _model(node: dict, classes: dict, shared: list) -> str:

@@ -12,6 +12,7 @@ import textwrap
 
 from conformance.adapters.torch_build import Builder
 from conformance.adapters.torch_models import classes
+from conformance.inputs import numpy_source
 
 _CLASS_OF = {
     "mlp": "MLP", "mlp_no_super": "MLPNoSuper", "list_mlp": "ListMLP", "my_sequential": "MySequential",
@@ -33,21 +34,7 @@ def _shape(shape) -> str:
 
 def gen(spec: dict) -> str:
     """A generator spec -> torch expression giving the kit's numbers (NumPy draws them)."""
-    dtype = spec.get("dtype", "float32")
-    seed = spec.get("seed", 0)
-    if "uniform" in spec:
-        src = f"np.random.default_rng({seed}).uniform({spec.get('low', 0.0)}, {spec.get('high', 1.0)}, size={_shape(spec['uniform'])})"
-    elif "normal" in spec:
-        src = f"np.random.default_rng({seed}).normal({spec.get('mean', 0.0)}, {spec.get('std', 1.0)}, size={_shape(spec['normal'])})"
-    elif "ones" in spec:
-        src = f"np.ones({_shape(spec['ones'])})"
-    elif "zeros" in spec:
-        src = f"np.zeros({_shape(spec['zeros'])})"
-    elif "arange" in spec:
-        src = f"np.arange({spec['arange']})"
-    else:
-        src = f"np.array({spec.get('values')!r})"
-    return f"torch.tensor({src}.astype(np.{dtype}))"
+    return f"torch.tensor({numpy_source(spec)})"
 
 
 def _gen_value(spec) -> str:
@@ -280,7 +267,7 @@ def _step_lines(kind: str, args: dict, paths: dict, second: str, model: _Model) 
         return [f"net.to({dev(args['device'])})"] if target == "model" else [f"{v(target)} = {v(target)}.to({dev(args['device'])})"]
     if kind == "tensor":
         grad = ", requires_grad=True" if args.get("requires_grad") else ""
-        return [f"{v(args['name'])} = torch.tensor({gen(args['value'])}, device={dev(args.get('device'))}{grad})"]
+        return [f"{v(args['name'])} = torch.tensor({numpy_source(args['value'])}, device={dev(args.get('device'))}{grad})"]
     if kind == "compute":
         a = [v(x) for x in args["args"]]
         out = v(args["out"])

@@ -7,6 +7,8 @@ the kit's seeded inputs with NumPy, and stops where the case expects an error.
 
 from __future__ import annotations
 
+from conformance.inputs import GENERATOR_KINDS, numpy_source
+
 _HEADER = (
     "import numpy as np\n"
     "from conformance import reference as ref\n"
@@ -26,23 +28,9 @@ def _gen(spec) -> str:
     """A kit input generator as the NumPy expression that makes the same array."""
     if not isinstance(spec, dict):
         return repr(spec)
-    dtype = spec.get("dtype", "float32")
-    rng = f"np.random.default_rng({spec.get('seed', 0)})"
-    if "uniform" in spec:
-        body = f"{rng}.uniform({spec.get('low', 0.0)}, {spec.get('high', 1.0)}, size={tuple(spec['uniform'])})"
-    elif "normal" in spec:
-        body = f"{rng}.normal({spec.get('mean', 0.0)}, {spec.get('std', 1.0)}, size={tuple(spec['normal'])})"
-    elif "ones" in spec:
-        body = f"np.ones({tuple(spec['ones'])})"
-    elif "zeros" in spec:
-        body = f"np.zeros({tuple(spec['zeros'])})"
-    elif "arange" in spec:
-        body = f"np.arange({spec['arange']})"
-    elif "values" in spec:
-        body = f"np.array({spec['values']!r})"
-    else:
+    if not any(kind in spec for kind in GENERATOR_KINDS):
         return repr(spec)
-    return f"{body}.astype({dtype!r})"
+    return numpy_source(spec)
 
 
 def _value(spec) -> str:
