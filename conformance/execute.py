@@ -49,6 +49,7 @@ class Execution:
     warnings: list[dict] = field(default_factory=list)
     interruption: tuple[str, str] | None = None  # (status, message) for unsupported/skip/error
     last_step: int = -1
+    skipped_keys: set = field(default_factory=set)  # observations this machine cannot make
 
 
 def _first_line(exc: BaseException) -> str:
@@ -244,6 +245,8 @@ def gather(session, keys: list[str], execution: Execution) -> None:
             execution.evidence[key] = observe(session, key)
         except (Unsupported, Skip) as exc:
             execution.evidence[key] = EvidenceFailure(exc)
+            if isinstance(exc, Skip):
+                execution.skipped_keys.add(key)
             if execution.interruption is None:
                 _interrupt(execution, exc, f"observing {key}")
         except Exception as exc:  # noqa: BLE001 - recorded, judged by the checker
