@@ -459,7 +459,7 @@ def test_judge_known_divergence_with_pinned_behaviour():
 def test_judge_partly_observable_runs_the_checks_it_can():
     expect = [{"shape": {"value": "out", "equals": [1, 1]}}, {"values": {"value": "y", "all": 1}}]
     skipped = Execution(evidence=dict(SHAPE_OK), interruption=("skip", "no data on meta"), skipped_keys={"value:y"})
-    status, message, checks = judge(_case(expect), "torch", "2.13.0", skipped)
+    status, message, _ = judge(_case(expect), "torch", "2.13.0", skipped)
     assert status == "skip" and "1 other check(s) held, 1 could not run" in message
     broken = Execution(evidence=dict(SHAPE_BAD), interruption=("skip", "no data on meta"), skipped_keys={"value:y"})
     status, message, _ = judge(_case(expect), "torch", "2.13.0", broken)
