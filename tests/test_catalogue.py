@@ -37,9 +37,9 @@ EXPECTED_IDS = (
 
 
 def notes_dir() -> Path | None:
-    """Where the study notes live: $CONFORMANCE_NOTES_DIR, or a `notes` folder near the repo."""
+    """Where the study notes live: $CONFORMANCE_NOTES_DIR, the copy in specs/notes, or shared/notes."""
     candidates = [os.environ.get("CONFORMANCE_NOTES_DIR")]
-    candidates += [REPO / "notes", REPO / "shared" / "notes", REPO.parent / "shared" / "notes"]
+    candidates += [REPO / "specs" / "notes", REPO / "shared" / "notes", REPO.parent / "shared" / "notes"]
     for candidate in candidates:
         if candidate and Path(candidate, ".").is_dir() and any(Path(candidate).glob("*.txt")):
             return Path(candidate)
