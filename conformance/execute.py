@@ -211,6 +211,8 @@ def observe(session, key: str):
         return list(session.param_paths())
     if kind == "native_names":
         return dict(session.native_names())
+    if kind == "native_layouts":
+        return dict(session.native_layouts())
     if kind == "param_shape":
         shape = session.param_shape(rest)
         return None if shape is None else [int(d) for d in shape]

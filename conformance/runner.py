@@ -34,7 +34,7 @@ from conformance.results import (
 
 DEFAULT_TIMEOUT_S = 120.0
 STARTUP_TIMEOUT_S = 900.0
-ALWAYS_OBSERVED = ("param_paths", "native_names", "init_calls")
+ALWAYS_OBSERVED = ("param_paths", "native_names", "native_layouts", "init_calls")
 
 
 def now() -> str:

@@ -233,6 +233,11 @@ class Session:
         """canonical path -> native name, for the observations."""
         return {}
 
+    def native_layouts(self) -> dict[str, str]:
+        """canonical path -> how the native layout differs, e.g. "(in, out): transposed";
+        empty where native and canonical layouts agree."""
+        return {}
+
     def param_shape(self, path: str):
         """Canonical shape as a tuple, or None when it is not known yet."""
         self._missing("param_shape")

@@ -312,6 +312,11 @@ class TensorflowSession(Session):
     def native_names(self):
         return {ref.path: var.path for ref, var in self._unique_refs()}
 
+    def native_layouts(self):
+        # Keras keeps a Dense kernel as (in, out); the kit's canonical layout is (out, in).
+        return {ref.path: "(in, out): the transpose of the canonical (out, in)"
+                for ref, _ in self._unique_refs() if ref.transpose}
+
     def param_shape(self, path):
         var = self._existing(self._ref(path))
         if var is None:
