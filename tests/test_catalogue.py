@@ -205,22 +205,20 @@ def test_case_ids_are_unique():
     assert not problems, "\n".join(problems)
 
 
-def test_every_case_quotes_its_note_verbatim():
-    notes = notes_dir()
-    if notes is None:
-        pytest.skip(
-            "study notes not found: set CONFORMANCE_NOTES_DIR to the folder of 000_*.txt ..."
-        )
+@pytest.fixture(scope="module")
+def notes() -> Path:
+    """The study notes; they ship in specs/notes, so not finding them is a failure."""
+    found = notes_dir()
+    assert found is not None, "study notes not found in specs/notes (or $CONFORMANCE_NOTES_DIR)"
+    return found
+
+
+def test_every_case_quotes_its_note_verbatim(notes):
     problems = claim_problems(load_cases(), notes)
     assert not problems, "\n".join(problems)
 
 
-def test_catalogue_sources_name_note_sections():
-    notes = notes_dir()
-    if notes is None:
-        pytest.skip(
-            "study notes not found: set CONFORMANCE_NOTES_DIR to the folder of 000_*.txt ..."
-        )
+def test_catalogue_sources_name_note_sections(notes):
     problems = []
     for entry in load_catalogue():
         for source in entry.get("sources") or []:
@@ -259,16 +257,13 @@ def test_kit_loader_accepts_the_specs():
 # -- the checks above can fail ----------------------------------------------
 
 
-def test_checks_fail_on_a_broken_catalogue_and_a_misquoted_claim():
+def test_checks_fail_on_a_broken_catalogue_and_a_misquoted_claim(notes):
     behaviours = [dict(e) for e in load_catalogue() if e["id"] != "SH2"]
     assert any("SH2" in p for p in catalogue_problems(behaviours))
     cases = load_cases()
     assert any("SH2 is not in the catalogue" in p for p in coverage_problems(behaviours, cases))
     lonely = [(f, c) for f, c in cases if "DR1" not in c["behaviours"]]
     assert "DR1: no case covers it" in coverage_problems(load_catalogue(), lonely)
-    notes = notes_dir()
-    if notes is None:
-        pytest.skip("study notes not found")
     # A claim from 4.2.4 of note 000: verbatim there, absent elsewhere.
     good = {
         "note": "000_a174af33e3c9ad3d.txt",
