@@ -235,7 +235,14 @@ def test_schema_valid_mutations_reach_the_semantic_checks(spec_path, data):
         path, strategy = data.draw(st.sampled_from(SEMANTIC_SETTERS))
         node = document
         for part in path[:-1]:
-            node = node[part]
+            # An earlier mutation may have replaced the parent (e.g. per_framework without
+            # 'torch'): then this mutation has nothing to attach to.
+            node = node.get(part) if isinstance(node, dict) else (
+                node[part] if isinstance(node, list) and part < len(node) else None)
+            if node is None:
+                break
+        if node is None:
+            continue
         if isinstance(node, list) and path[-1] >= len(node):
             node.append(data.draw(strategy))
         else:
