@@ -1,7 +1,8 @@
 """The one shared checker: expectations + observed evidence -> status and a message a person can act on.
 
 Rule: every framework is judged here, by the same code; adapters never decide outcomes.
-Each check names the behaviour, what was expected and what was observed.
+Each check names the behaviour, what was expected and what was observed. A case's
+outcomes are all evaluated; the status says whether the expected one, and only it, held.
 """
 
 from __future__ import annotations
@@ -10,10 +11,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from packaging.specifiers import SpecifierSet
-from packaging.version import InvalidVersion, Version
-
-from conformance.execute import EvidenceFailure, Execution
+from conformance.execute import EvidenceFailure, Execution, NeverProduced
 from conformance.manual import ManualUnavailable, evaluate
 
 RTOL, ATOL = 1e-5, 1e-6
@@ -91,6 +89,8 @@ def _get(execution: Execution, key: str):
     if key not in execution.evidence:
         raise _Missing(f"nothing was observed for {key}")
     value = execution.evidence[key]
+    if isinstance(value, NeverProduced):
+        raise _Missing(str(value))
     if isinstance(value, EvidenceFailure):
         raise _Missing(f"observing {key} raised {value.type}: {value.message}")
     return value
@@ -385,21 +385,9 @@ def _same_structure(saved, loaded) -> tuple[bool, str]:
     return True, f"{a.dtype}{list(a.shape)} identical"
 
 
-def known_entry(case, framework: str, version: str) -> dict | None:
-    """The known divergence of `case` that applies to framework@version, if any."""
-    try:
-        parsed = Version(version)
-    except InvalidVersion:
-        return None
-    for entry in case.known:
-        if entry["framework"] == framework and SpecifierSet(entry["versions"]).contains(
-            Version(parsed.public), prereleases=True
-        ):
-            return entry
-    return None
-
-
 def _evaluate(expectations: list[dict], case, execution: Execution) -> list[CheckResult]:
+    """Every check of one outcome; an error raised by a step counts against an outcome
+    that expects none, naming the error (and, through the checks, what it never produced)."""
     results: list[CheckResult] = []
     for expectation in expectations:
         results.extend(check(expectation, case, execution))
@@ -410,50 +398,77 @@ def _evaluate(expectations: list[dict], case, execution: Execution) -> list[Chec
     return results
 
 
-def _judge_partly_observable(case, expectations, execution: Execution, message: str):
+@dataclass
+class Verdict:
+    """How one case went on one framework: status, message, which outcome held."""
+
+    status: str
+    message: str
+    checks: list[dict]
+    outcome: str | None = None        # the label of the outcome that held, if exactly one did
+    expected: str | None = None       # the pinned (or normative) label
+    outcomes: list[dict] | None = None  # per outcome: label, says, normative, held, failed
+
+
+def _outcome_record(outcome, held, results) -> dict:
+    return {"label": outcome.label, "says": outcome.says, "normative": outcome.normative, "held": held,
+            "failed": [r.text for r in results if not r.ok]}
+
+
+def _judge_partly_observable(case, expected, execution: Execution, message: str) -> Verdict:
     """Only some observations cannot be made here (e.g. values on torch's `meta` device):
-    the checks that do not need them still run, and one that fails makes the case `fail`."""
+    the expected outcome's checks that do not need them still run, and one that fails
+    makes the case `fail`."""
+    expectations = expected.expect
     checkable = [e for e in expectations if not set(needs(e, case)) & execution.skipped_keys]
     results = _evaluate(checkable, case, execution)
-    checks = [{"ok": r.ok, "check": r.text} for r in results]
+    checks = [{"ok": r.ok, "check": r.text, "outcome": expected.label} for r in results]
     unchecked = len(expectations) - len(checkable)
-    checks.append({"ok": None, "check": f"{unchecked} expectation(s) not checked: {message}"})
+    checks.append({"ok": None, "check": f"{unchecked} expectation(s) not checked: {message}", "outcome": expected.label})
     failed = [r for r in results if not r.ok]
+    outcomes = [_outcome_record(o, None, []) for o in case.outcomes]
     if failed:
-        return "fail", f"[{','.join(case.behaviours)}] {'; '.join(r.text for r in failed)}", checks
-    return "skip", f"{message} ({len(results)} other check(s) held, {unchecked} could not run)", checks
+        return Verdict("fail", f"[{','.join(case.behaviours)}] {expected.label}: {'; '.join(r.text for r in failed)}",
+                       checks, None, expected.label, outcomes)
+    return Verdict("skip", f"{message} ({len(results)} other check(s) held, {unchecked} could not run)", checks,
+                   None, expected.label, outcomes)
 
 
-def judge(case, framework: str, version: str, execution: Execution) -> tuple[str, str, list[dict]]:
-    """(status, message, per-check results) for one executed case.
+def judge(case, framework: str, version: str, execution: Execution, components: dict | None = None) -> Verdict:
+    """Evaluate every outcome of `case`; `pass` only when exactly the expected one held.
 
-    A known divergence turns a failure into `known`; when the entry also pins the
-    divergent behaviour (`known[].expect`), that must hold too, so a framework that
-    changes from one wrong behaviour to another is a `fail`, not a silent `known`."""
-    expectations, _ = case.expectations_for(framework)
+    The expected outcome is the framework's pin for its version (and components such as
+    the Keras version), else the normative one. Another outcome holding is a `fail`
+    naming the move; none holding lists each outcome's failing checks; two holding means
+    the spec's outcomes do not tell each other apart."""
+    expected = case.expected_outcome(framework, version, components)
     if execution.interruption is not None:
         status, message = execution.interruption
         if status == "skip" and execution.skipped_keys:
-            return _judge_partly_observable(case, expectations, execution, message)
-        return status, message, []
-    results = _evaluate(expectations, case, execution)
-    failed = [r for r in results if not r.ok]
-    checks = [{"ok": r.ok, "check": r.text} for r in results]
+            return _judge_partly_observable(case, expected, execution, message)
+        return Verdict(status, message, [], None, expected.label, [_outcome_record(o, None, []) for o in case.outcomes])
     behaviours = ",".join(case.behaviours)
-    entry = known_entry(case, framework, version)
-    if failed:
-        detail = "; ".join(r.text for r in failed)
-        if entry and entry.get("expect"):
-            pinned = _evaluate(entry["expect"], case, execution)
-            checks += [{"ok": r.ok, "check": f"known divergence: {r.text}"} for r in pinned]
-            off = [r for r in pinned if not r.ok]
-            if off:
-                return "fail", (f"[{behaviours}] neither the expected behaviour nor the recorded divergence "
-                                f"('{entry['reason']}') holds: {'; '.join(r.text for r in off)}"), checks
-        if entry:
-            return "known", f"[{behaviours}] known divergence: {entry['reason']} (observed: {detail})", checks
-        return "fail", f"[{behaviours}] {detail}", checks
-    if entry:
-        return "fail", (f"stale known divergence: [{behaviours}] every expectation now holds on {framework} {version}, "
-                        f"but the spec records '{entry['reason']}' for {entry['versions']}; remove the entry"), checks
-    return "pass", "", checks
+    checks, records, held = [], [], []
+    failures: dict[str, list[str]] = {}
+    for outcome in case.outcomes:
+        results = _evaluate(outcome.expect, case, execution)
+        ok = all(r.ok for r in results)
+        checks += [{"ok": r.ok, "check": r.text, "outcome": outcome.label} for r in results]
+        records.append(_outcome_record(outcome, ok, results))
+        failures[outcome.label] = [r.text for r in results if not r.ok]
+        if ok:
+            held.append(outcome)
+    labels = [o.label for o in held]
+    if len(held) > 1:
+        return Verdict("fail", f"[{behaviours}] outcomes not distinguished: {' and '.join(labels)} {'both' if len(labels) == 2 else 'all'} held; "
+                               "the spec must tell them apart", checks, None, expected.label, records)
+    if held and held[0] is expected:
+        return Verdict("pass", "", checks, expected.label, expected.label, records)
+    if held:
+        moved = held[0]
+        return Verdict("fail", f"[{behaviours}] moved: {expected.label} -> {moved.label}: {framework} {version} "
+                               f"now shows '{moved.says}' (pinned '{expected.label}' fails: "
+                               f"{'; '.join(failures[expected.label])})", checks, moved.label, expected.label, records)
+    detail = " | ".join(f"{label}: {'; '.join(texts)}" for label, texts in failures.items())
+    return Verdict("fail", f"[{behaviours}] no outcome held (expected '{expected.label}'): {detail}", checks,
+                   None, expected.label, records)

@@ -42,6 +42,44 @@ class EvidenceFailure:
         return {"observer_error": self.type, "message": self.message}
 
 
+class NeverProduced(EvidenceFailure):
+    """A value (or the model) that an expectation reads was never made: the step that
+    makes it did not run because an earlier step raised."""
+
+    def __init__(self, what: str, why: str):
+        self.type = "NeverProduced"
+        self.message = f"{what} was never produced: {why}"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# The steps that make a named value, and the argument holding its name (default in brackets).
+_PRODUCERS = {"tensor": ("name", None), "forward": ("as", "out"), "compute": ("out", None),
+              "load_tensors": ("as", None), "copy_to": ("as", None), "to_numpy": ("as", None)}
+_MODEL_KEYS = ("param_", "all_params", "param_paths", "same_storage:param", "device:param", "native_")
+
+
+def unproduced(case, execution: "Execution", key: str) -> NeverProduced | None:
+    """Why `key` cannot be observed because a step raised before making it, else None."""
+    err = execution.error
+    if err is None:
+        return None
+    done = case.steps[: max(err["step"], 0)]
+    raised = f"step {err['step']} ({err['step_kind']}) raised {err['type']}: {err['message']}"
+    if err["step"] < 0 and key.startswith(_MODEL_KEYS):
+        return NeverProduced("the model", f"its construction raised {err['type']}: {err['message']}")
+    kind, _, rest = key.partition(":")
+    if kind not in ("value", "value_grad") and not (kind in ("same_storage", "device") and rest.startswith("value")):
+        return None
+    names = [rest] if kind in ("value", "value_grad") else rest.partition(":")[2].split("|")
+    made = {args.get(arg, default) for step, args in done for s, (arg, default) in _PRODUCERS.items() if step == s}
+    for name in names:
+        if name not in made:
+            return NeverProduced(f"`{name}`", raised)
+    return None
+
+
 @dataclass
 class Execution:
     evidence: dict = field(default_factory=dict)
@@ -238,23 +276,38 @@ def observe(session, key: str):
     raise AdapterBug(f"unknown evidence key {key!r}")
 
 
-def gather(session, keys: list[str], execution: Execution) -> None:
-    """Observe every key not yet in the evidence; observer failures become evidence."""
+def gather(session, keys: list[str], execution: Execution, case=None, optional: set | None = None) -> None:
+    """Observe every key not yet in the evidence; observer failures become evidence.
+
+    Keys that a raised step never let exist become `NeverProduced`. `optional` keys are
+    needed only by outcomes other than the expected one: their Unsupported/Skip and
+    adapter failures are recorded as evidence (and in `observer_failures`) without
+    interrupting the case."""
+    optional = optional or set()
     for key in keys:
         if key in execution.evidence:
+            continue
+        missing = unproduced(case, execution, key) if case is not None else None
+        if missing is not None:
+            execution.evidence[key] = missing
             continue
         try:
             execution.evidence[key] = observe(session, key)
         except (Unsupported, Skip) as exc:
             execution.evidence[key] = EvidenceFailure(exc)
+            if key in optional:
+                continue
             if isinstance(exc, Skip):
                 execution.skipped_keys.add(key)
             if execution.interruption is None:
                 _interrupt(execution, exc, f"observing {key}")
         except Exception as exc:  # noqa: BLE001 - recorded, judged by the checker
-            if is_adapter_bug(exc) and execution.interruption is None:
-                _interrupt(execution, exc, f"observing {key}")
             execution.evidence[key] = EvidenceFailure(exc)
+            if is_adapter_bug(exc):
+                if key in optional:
+                    execution.evidence.setdefault("observer_failures", {})[key] = f"{type(exc).__name__}: {_first_line(exc)}"
+                elif execution.interruption is None:
+                    _interrupt(execution, exc, f"observing {key}")
 
 
 def untie(model: dict) -> dict:

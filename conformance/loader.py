@@ -28,6 +28,9 @@ MAX_ALIASES = 100
 MAX_EXPANDED_NODES = 100_000  # what aliases may expand a document to (a few aliases can make billions)
 MAX_INPUT_ELEMENTS = 10_000_000  # per generated input array
 CATALOGUE_NAME = "catalogue.yaml"
+CLAIMS_NAME = "claims.yaml"  # the claims ledger (conformance.claims), not a spec file
+NOT_SPEC_NAMES = (CATALOGUE_NAME, CLAIMS_NAME)
+PIN_COMPONENTS = ("keras",)  # parts of a framework with their own version, rangeable in a pin
 MODEL_KINDS = (
     "dense", "relu", "flatten", "dropout", "sequential", "my_sequential", "mlp", "mlp_no_super",
     "list_mlp", "fancy_mlp", "nest_mlp", "centered", "my_dense", "param_dict", "reuse",
@@ -54,6 +57,22 @@ class SpecError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+NORMATIVE_DEFAULT_LABEL = "as-noted"  # the label of a case's only outcome when it names none
+
+
+@dataclass
+class Outcome:
+    """One behaviour a framework may show for a case: a label, a line, a complete set of checks."""
+
+    label: str
+    says: str
+    expect: list[dict]
+    normative: bool = False
+
+    def to_json(self) -> dict:
+        return {"label": self.label, "says": self.says, "expect": self.expect, "normative": self.normative}
+
+
 @dataclass
 class Case:
     id: str
@@ -62,30 +81,46 @@ class Case:
     title: str
     behaviours: list[str]
     source: dict
-    expect: list[dict]
+    outcomes: list[Outcome]  # the normative outcome first
     model: dict | None = None
     steps: list[tuple[str, dict]] = field(default_factory=list)
-    per_framework: dict = field(default_factory=dict)
-    known: list[dict] = field(default_factory=list)
+    pins: dict = field(default_factory=dict)  # framework -> [pin, ...] (first match wins)
     timeout_s: float | None = None
 
     @property
     def nodeid(self) -> str:
         return f"{self.file}::{self.id}"
 
-    def expectations_for(self, framework: str) -> tuple[list[dict], dict | None]:
-        """The expectations that apply to `framework`, and its per-framework entry if any."""
-        entry = self.per_framework.get(framework)
-        if entry:
-            return entry["expect"], entry
-        return self.expect, None
+    @property
+    def normative(self) -> Outcome:
+        return next(o for o in self.outcomes if o.normative)
+
+    @property
+    def expect(self) -> list[dict]:
+        """The normative outcome's expectations (what the note states)."""
+        return self.normative.expect
+
+    def outcome(self, label: str) -> Outcome | None:
+        return next((o for o in self.outcomes if o.label == label), None)
+
+    def pin_for(self, framework: str, version: str | None, components: dict | None = None) -> dict | None:
+        """The first pin of `framework` whose version (and component) ranges match, if any."""
+        return match_pin(self.pins.get(framework, []), version, components or {})
+
+    def expected_outcome(self, framework: str, version: str | None, components: dict | None = None) -> Outcome:
+        """The pinned outcome for framework@version, else the normative one."""
+        pin = self.pin_for(framework, version, components)
+        return self.outcome(pin["outcome"]) if pin else self.normative
+
+    def all_expectations(self) -> list[dict]:
+        return [e for outcome in self.outcomes for e in outcome.expect]
 
     def to_json(self) -> dict:
         return {
             "id": self.id, "file": self.file, "topic": self.topic, "title": self.title,
             "behaviours": self.behaviours, "source": self.source, "model": self.model,
-            "steps": [{k: a} for k, a in self.steps], "expect": self.expect,
-            "per_framework": self.per_framework, "known": self.known, "timeout_s": self.timeout_s,
+            "steps": [{k: a} for k, a in self.steps], "outcomes": [o.to_json() for o in self.outcomes],
+            "pins": self.pins, "timeout_s": self.timeout_s,
         }
 
     @classmethod
@@ -93,10 +128,51 @@ class Case:
         steps = [next(iter(s.items())) for s in data.get("steps") or []]
         return cls(
             id=data["id"], file=data["file"], topic=data["topic"], title=data["title"],
-            behaviours=data["behaviours"], source=data["source"], expect=data["expect"],
-            model=data.get("model"), steps=steps, per_framework=data.get("per_framework") or {},
-            known=data.get("known") or [], timeout_s=data.get("timeout_s"),
+            behaviours=data["behaviours"], source=data["source"],
+            outcomes=[Outcome(**o) for o in data["outcomes"]], model=data.get("model"), steps=steps,
+            pins=data.get("pins") or {}, timeout_s=data.get("timeout_s"),
         )
+
+
+def _parse_version(text):
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(Version(str(text)).public)
+    except (InvalidVersion, TypeError):
+        return None
+
+
+def match_pin(pins: list[dict], version: str | None, components: dict) -> dict | None:
+    """First pin whose `versions` contains `version` and whose component ranges (`keras`)
+    contain the run's component versions. An unparsable version matches only open pins."""
+    from packaging.specifiers import SpecifierSet
+
+    parsed = _parse_version(version)
+    for pin in pins:
+        ranges = [("versions", parsed)] + [(name, _parse_version(components.get(name))) for name in PIN_COMPONENTS]
+        ok = True
+        for key, have in ranges:
+            if key not in pin:
+                continue
+            if have is None or not SpecifierSet(pin[key]).contains(have, prereleases=True):
+                ok = False
+                break
+        if ok:
+            return pin
+    return None
+
+
+def outcomes_of(raw: dict) -> list[Outcome]:
+    """The case's outcomes, normative first: `expect` alone is one normative outcome."""
+    if "outcomes" not in raw:
+        return [Outcome(raw.get("label", NORMATIVE_DEFAULT_LABEL), raw["title"], raw.get("expect") or [], True)]
+    found = [Outcome(label, o["says"], o["expect"], bool(o.get("normative"))) for label, o in raw["outcomes"].items()]
+    return sorted(found, key=lambda o: not o.normative)
+
+
+def pins_of(raw: dict) -> dict:
+    return {fw: (list(p) if isinstance(p, list) else [p]) for fw, p in (raw.get("pins") or {}).items()}
 
 
 class _SafeSpecLoader(yaml.SafeLoader):
@@ -194,7 +270,7 @@ def discover(paths: list[str]) -> list[str]:
             for root, dirs, files in os.walk(path):
                 dirs.sort()
                 for name in sorted(files):
-                    if name.endswith((".yaml", ".yml")) and name != CATALOGUE_NAME:
+                    if name.endswith((".yaml", ".yml")) and name not in NOT_SPEC_NAMES:
                         found.append(os.path.join(root, name))
         else:
             found.append(path)
@@ -282,16 +358,28 @@ def _validate_document(file: str, document) -> tuple[list[Case], list[SpecProble
     for index, raw in enumerate(document["cases"]):
         case = Case(
             id=raw["id"], file=file, topic=document["topic"], title=raw["title"],
-            behaviours=list(raw["behaviours"]), source=dict(raw["source"]), expect=raw["expect"],
+            behaviours=list(raw["behaviours"]), source=dict(raw["source"]), outcomes=outcomes_of(raw),
             model=raw.get("model"), steps=[next(iter(s.items())) for s in raw.get("steps") or []],
-            per_framework=raw.get("per_framework") or {}, known=raw.get("known") or [],
-            timeout_s=raw.get("timeout_s"),
+            pins=pins_of(raw), timeout_s=raw.get("timeout_s"),
         )
-        found = _semantic_problems(file, case)
+        found = _shape_problems(file, raw) or _semantic_problems(file, case)
         problems.extend(found)
         if not found:
             cases.append(case)
     return cases, problems
+
+
+def _shape_problems(file: str, raw: dict) -> list[SpecProblem]:
+    """What the schema does not say well: `expect` xor `outcomes`, exactly one normative outcome."""
+    case_id = raw["id"]
+    if ("expect" in raw) == ("outcomes" in raw):
+        return [SpecProblem(file, case_id, "expect", "give either `expect` (one outcome) or `outcomes` (two or more)")]
+    if "outcomes" in raw:
+        normative = [label for label, o in raw["outcomes"].items() if o.get("normative")]
+        if len(normative) != 1:
+            return [SpecProblem(file, case_id, "outcomes", f"exactly one outcome must be `normative: true`; "
+                                                           f"found {normative or 'none'}")]
+    return []
 
 
 def _best_error(error):
@@ -337,9 +425,9 @@ def _semantic_problems(file: str, case: Case) -> list[SpecProblem]:
             message = _generator_problem(generator)
             if message:
                 bad(f"{key}.{where}", message)
-    expectation_lists = [("expect", case.expect)] + [
-        (f"per_framework.{fw}.expect", entry["expect"]) for fw, entry in case.per_framework.items()
-    ] + [(f"known[{i}].expect", entry["expect"]) for i, entry in enumerate(case.known) if "expect" in entry]
+    expectation_lists = [
+        ("expect" if len(case.outcomes) == 1 else f"outcomes.{o.label}.expect", o.expect) for o in case.outcomes
+    ]
     probe_names = set(PROBES) | {a["as"] for k, a in case.steps if k == "probe" and "as" in a}
     for prefix, expectations in expectation_lists:
         for index, item in enumerate(expectations):
@@ -362,18 +450,23 @@ def _semantic_problems(file: str, case: Case) -> list[SpecProblem]:
                     re.compile(args["pattern"])
                 except (re.error, RecursionError, OverflowError, ValueError) as exc:
                     bad(f"{prefix}[{index}].param_names.pattern", f"bad regular expression: {exc}")
-    for framework in case.per_framework:
+    labels = [o.label for o in case.outcomes]
+    for framework, pins in case.pins.items():
         if framework not in ADAPTERS:
-            bad(f"per_framework.{framework}", f"unknown framework '{framework}'; known: {sorted(ADAPTERS)}")
-    for index, entry in enumerate(case.known):
-        if entry["framework"] not in ADAPTERS:
-            bad(f"known[{index}].framework", f"unknown framework '{entry['framework']}'")
-        try:
-            from packaging.specifiers import InvalidSpecifier, SpecifierSet
+            bad(f"pins.{framework}", f"unknown framework '{framework}'; known: {sorted(ADAPTERS)}")
+        for index, pin in enumerate(pins):
+            where = f"pins.{framework}" + (f"[{index}]" if len(pins) > 1 else "")
+            if pin["outcome"] not in labels:
+                bad(f"{where}.outcome", f"pins outcome '{pin['outcome']}', which the case does not define; "
+                                        f"its outcomes: {labels}")
+            for key in ("versions",) + PIN_COMPONENTS:
+                if key in pin:
+                    try:
+                        from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-            SpecifierSet(entry["versions"])
-        except InvalidSpecifier:
-            bad(f"known[{index}].versions", f"not a PEP 440 version range: {entry['versions']!r}")
+                        SpecifierSet(pin[key])
+                    except InvalidSpecifier:
+                        bad(f"{where}.{key}", f"not a PEP 440 version range: {pin[key]!r}")
     return problems
 
 

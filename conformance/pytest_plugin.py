@@ -2,9 +2,9 @@
 
 Rule: `pytest specs --framework reference` collects `specs/**/*.yaml` (not the catalogue)
 into items named `specs/params/sharing.yaml::grad-accumulates[reference]`, so `-k`, `-x`,
-`--junitxml` and progress come from pytest. `pass` passes, `known` is an xfail with its
-reason, `unsupported`/`skip` skip with theirs, anything else fails naming the behaviour
-with expected against observed. Files outside a `specs` folder are never collected.
+`--junitxml` and progress come from pytest. `pass` (the expected outcome held) passes,
+`unsupported`/`skip` skip with their reasons, anything else fails naming the behaviour,
+the outcome that held and, per outcome, expected against observed. Files outside a `specs` folder are never collected.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ def _frameworks(config) -> list[str]:
 
 
 def pytest_collect_file(parent, file_path: Path):
-    from conformance.loader import CATALOGUE_NAME
+    from conformance.loader import NOT_SPEC_NAMES
 
-    if file_path.suffix in (".yaml", ".yml") and file_path.name != CATALOGUE_NAME and "specs" in file_path.parts:
+    if file_path.suffix in (".yaml", ".yml") and file_path.name not in NOT_SPEC_NAMES and "specs" in file_path.parts:
         return SpecFile.from_parent(parent, path=file_path)
     return None
 
@@ -87,13 +87,11 @@ class CaseItem(pytest.Item):
         if problem:
             raise CaseFailure({"status": "error", "message": problem, "checks": [], "behaviours": self.case.behaviours,
                                "title": self.case.title, "observations": {}})
-        record = run_case(adapter, self.case, version)
+        record = run_case(adapter, self.case, version, components=_components(adapter))
         self.user_properties.append(("status", record["status"]))
         status = record["status"]
         if status == "pass":
             return
-        if status == "known":
-            pytest.xfail(record["message"])
         if status in ("unsupported", "skip"):
             pytest.skip(f"{status}: {record['message']}")
         raise CaseFailure(record)
@@ -103,8 +101,14 @@ class CaseItem(pytest.Item):
             record = excinfo.value.record
             lines = [f"{record['status'].upper()}: [{', '.join(self.case.behaviours)}] {self.case.title}",
                      f"  claim: {self.case.source.get('claim', '')}"]
+            if record.get("expected_outcome"):
+                lines.append(f"  expected outcome: {record['expected_outcome']}; held: {record.get('outcome') or 'none'}")
+            if record.get("message") and record.get("checks"):
+                lines.append(f"  {record['message']}")
             for item in record.get("checks") or []:
-                lines.append(f"  {'ok  ' if item['ok'] else 'FAIL'} {item['check']}")
+                mark = "ok  " if item["ok"] else ("n/a " if item["ok"] is None else "FAIL")
+                where = f"[{item['outcome']}] " if item.get("outcome") else ""
+                lines.append(f"  {mark} {where}{item['check']}")
             if not record.get("checks"):
                 lines.append(f"  {record['message']}")
             error = (record.get("observations") or {}).get("error")
@@ -115,6 +119,12 @@ class CaseItem(pytest.Item):
 
     def reportinfo(self):
         return self.path, 0, f"{self.case.file}::{self.case.id}[{self.framework}]"
+
+
+def _components(adapter) -> dict:
+    from conformance.runner import components_of
+
+    return components_of(adapter)
 
 
 def pytest_configure(config):

@@ -21,7 +21,7 @@ import time
 from datetime import UTC, datetime
 
 from conformance import __version__
-from conformance.checker import judge, known_entry, needs, use_paths
+from conformance.checker import judge, needs, use_paths
 from conformance.execute import Execution, gather, is_adapter_bug, run_steps, untie
 from conformance.results import (
     FORMAT,
@@ -42,24 +42,30 @@ def now() -> str:
 
 
 def _case_record(case, status: str, message: str, observations: dict, duration: float, framework: str,
-                 version: str, snippet: str = "", checks: list | None = None) -> dict:
-    _, entry = case.expectations_for(framework)
-    known = known_entry(case, framework, version) if version else None
+                 version: str, snippet: str = "", checks: list | None = None, verdict=None,
+                 components: dict | None = None) -> dict:
+    pin = case.pin_for(framework, version, components) if version else None
+    expected = case.outcome(pin["outcome"]) if pin else case.normative
+    outcomes = (verdict.outcomes if verdict is not None and verdict.outcomes is not None else
+                [{"label": o.label, "says": o.says, "normative": o.normative, "held": None, "failed": []}
+                 for o in case.outcomes])
     return {
         "id": case.id, "file": case.file, "topic": case.topic, "title": case.title,
         "behaviours": case.behaviours, "status": status, "message": message,
+        "outcome": verdict.outcome if verdict is not None else None,
+        "expected_outcome": expected.label, "normative_outcome": case.normative.label,
+        "outcomes": outcomes, "pin": pin,
         "observations": observations, "duration_s": round(duration, 4), "source": case.source,
-        "known_reason": known["reason"] if known else None,
-        "doc": entry["doc"] if entry else None,
-        "note_says": (entry or {}).get("note_says") or (known or {}).get("note_says"),
         "checks": checks or [], "snippet": snippet,
     }
 
 
-def execute_case(adapter, case, workdir: str, progress=None) -> tuple[Execution, object]:
-    """Run one case's steps and gather the evidence its expectations need."""
+def execute_case(adapter, case, workdir: str, progress=None, version: str | None = None,
+                 components: dict | None = None) -> tuple[Execution, object]:
+    """Run one case's steps and gather the evidence every outcome needs; the expected
+    outcome's evidence first, so that only its Unsupported/Skip interrupt the case."""
     framework = adapter.framework_name
-    expectations, _ = case.expectations_for(framework)
+    expected = case.expected_outcome(framework, version, components)
     execution = Execution()
     try:
         session = adapter.new_session(workdir)
@@ -67,7 +73,8 @@ def execute_case(adapter, case, workdir: str, progress=None) -> tuple[Execution,
     except Exception as exc:  # noqa: BLE001
         execution.interruption = ("error", f"adapter could not start a session: {type(exc).__name__}: {exc}")
         return execution, None
-    untied_uses = [e["grad_equals_untied_sum"] for e in expectations if "grad_equals_untied_sum" in e]
+    everything = case.all_expectations()
+    untied_uses = [e["grad_equals_untied_sum"] for e in everything if "grad_equals_untied_sum" in e]
     untied = _UntiedRun(adapter, case, workdir) if untied_uses and case.model else None
     before_forward = untied.capture_from(session) if untied else None
     run_steps(session, case, execution, before_forward=before_forward, progress=progress)
@@ -75,10 +82,10 @@ def execute_case(adapter, case, workdir: str, progress=None) -> tuple[Execution,
         execution.evidence["adapter_notes"] = dict(session.notes)
     if execution.interruption is None:
         keys = list(ALWAYS_OBSERVED)
-        pinned = [e for k in case.known if k["framework"] == framework for e in k.get("expect", [])]
-        for expectation in expectations + pinned:
+        for expectation in expected.expect:
             keys += needs(expectation, case)
-        gather(session, keys, execution)
+        others = [k for e in everything for k in needs(e, case) if k not in keys]
+        gather(session, keys + others, execution, case=case, optional=set(others))
     if untied and execution.interruption is None and execution.error is None:
         untied.run(execution, [use for spec in untied_uses for use in use_paths(spec)])
     return execution, session
@@ -148,18 +155,22 @@ def observations_of(execution: Execution) -> dict:
     return observations
 
 
-def run_case(adapter, case, version: str, progress=None) -> dict:
+def run_case(adapter, case, version: str, progress=None, components: dict | None = None) -> dict:
     """Execute and judge one case in this process; returns its results record."""
     started = time.perf_counter()
     workdir = tempfile.mkdtemp(prefix="conformance-")
+    verdict = None
     try:
         try:
-            execution, _ = execute_case(adapter, case, workdir, progress=progress)
-            status, message, checks = judge(case, adapter.framework_name, version, execution)
+            execution, _ = execute_case(adapter, case, workdir, progress=progress, version=version,
+                                        components=components)
+            verdict = judge(case, adapter.framework_name, version, execution, components)
+            status, message, checks = verdict.status, verdict.message, verdict.checks
             observations = observations_of(execution)
         except Exception as exc:  # noqa: BLE001 - the kit itself broke on this case
             kind = "adapter bug" if is_adapter_bug(exc) else "kit error"
             status, message, checks, observations = "error", f"{kind}: {type(exc).__name__}: {exc}", [], {}
+            verdict = None
         try:
             snippet = adapter.snippet(case) or ""
         except Exception as exc:  # noqa: BLE001
@@ -168,8 +179,10 @@ def run_case(adapter, case, version: str, progress=None) -> dict:
         shutil.rmtree(workdir, ignore_errors=True)
     # The private temporary folder differs per run; naming it would make runs differ.
     message, observations, checks = _scrub((message, observations, checks), workdir)
+    if verdict is not None:
+        verdict.outcomes = _scrub(verdict.outcomes, workdir)
     return _case_record(case, status, message, observations, time.perf_counter() - started,
-                        adapter.framework_name, version, snippet, checks)
+                        adapter.framework_name, version, snippet, checks, verdict, components)
 
 
 def _scrub(obj, workdir: str):
@@ -198,6 +211,20 @@ def load_adapter(framework: str):
         return None, None, {}, f"{framework} failed to load: {type(exc).__name__}: {str(exc).strip()[:500]}"
 
 
+def components_of(adapter) -> dict:
+    """Parts of the framework with their own versions (e.g. {"keras": "3.15.1"}); pins may range them."""
+    try:
+        return {str(k): str(v) for k, v in (adapter.components() or {}).items()}
+    except Exception:  # noqa: BLE001 - an adapter without components, or one that failed to report them
+        return {}
+
+
+def column_label(framework: str, version: str | None, components: dict) -> str:
+    """How a results file is named in a report: "tensorflow 2.21.0 · keras 3.15.1"."""
+    parts = [f"{framework} {version or 'unavailable'}"] + [f"{k} {v}" for k, v in sorted(components.items())]
+    return " · ".join(parts)
+
+
 def error_records(cases, framework: str, message: str) -> list[dict]:
     return [_case_record(c, "error", message, {}, 0.0, framework, "") for c in cases]
 
@@ -205,20 +232,25 @@ def error_records(cases, framework: str, message: str) -> list[dict]:
 def run_inprocess(adapter, cases) -> list[dict]:
     """Run cases with an already-loaded adapter in this process (tests, mutants, plugin)."""
     version = str(adapter.version())
-    return [run_case(adapter, case, version) for case in cases]
+    components = components_of(adapter)
+    return [run_case(adapter, case, version, components=components) for case in cases]
 
 
-def _environment(framework, version, devices, spec_digest, started, import_error) -> dict:
+def _environment(framework, version, devices, spec_digest, started, import_error, components=None) -> dict:
+    components = components or {}
     return {
         "format": FORMAT, "kit_version": __version__, "framework": framework,
-        "framework_version": version or "unavailable", "python": platform.python_version(),
+        "framework_version": version or "unavailable", "components": components,
+        "column": column_label(framework, version, components), "python": platform.python_version(),
         "platform": platform.platform(), "devices": devices, "spec_digest": spec_digest,
         "started": started, "finished": None, "import_error": import_error,
     }
 
 
-def results_path(out_dir: str, framework: str, version: str) -> str:
-    return os.path.join(out_dir, f"{safe_name(framework)}-{safe_name(version or 'unavailable')}.json")
+def results_path(out_dir: str, framework: str, version: str, components: dict | None = None) -> str:
+    """One file per column: framework, version and component versions (Keras 2 and 3 on one TF differ)."""
+    parts = [framework, version or "unavailable"] + [f"{k}-{v}" for k, v in sorted((components or {}).items())]
+    return os.path.join(out_dir, "-".join(safe_name(p) for p in parts) + ".json")
 
 
 def run_framework(framework: str, cases, out_dir: str, spec_digest: str, timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -231,10 +263,12 @@ def run_framework(framework: str, cases, out_dir: str, spec_digest: str, timeout
         info = worker.start()
     else:
         adapter, version, devices, problem = load_adapter(framework)
-        info = {"version": version, "devices": devices, "error": problem}
+        info = {"version": version, "devices": devices, "error": problem,
+                "components": components_of(adapter) if adapter else {}}
         worker = None
+    components = info.get("components") or {}
     results = _environment(framework, info.get("version"), info.get("devices") or {}, spec_digest, started,
-                           info.get("error"))
+                           info.get("error"), components)
     journal = Journal(journal_path)
     records: list[dict] = []
     interrupted = False
@@ -248,7 +282,7 @@ def run_framework(framework: str, cases, out_dir: str, spec_digest: str, timeout
                 if worker:
                     record = worker.run(index, case, case.timeout_s or timeout_s, info["version"])
                 else:
-                    record = run_case(adapter, case, info["version"])
+                    record = run_case(adapter, case, info["version"], components=components)
                 journal.append(record)
                 records.append(record)
                 if echo:
@@ -263,7 +297,7 @@ def run_framework(framework: str, cases, out_dir: str, spec_digest: str, timeout
     results["finished"] = now()
     if interrupted:
         results["interrupted"] = True
-    path = results_path(out_dir, framework, info.get("version") or "unavailable")
+    path = results_path(out_dir, framework, info.get("version") or "unavailable", components)
     atomic_write_json(path, results)
     os.unlink(journal_path)
     if interrupted:
@@ -308,7 +342,8 @@ class _Worker:
         elif message["event"] == "load_failed":
             self.info = {"error": message["error"]}
         else:
-            self.info = {"version": message["version"], "devices": message["devices"]}
+            self.info = {"version": message["version"], "devices": message["devices"],
+                         "components": message.get("components") or {}}
         return self.info
 
     def _next(self, timeout: float):
@@ -340,7 +375,7 @@ class _Worker:
             self.start()
             if self.info.get("error"):
                 return _case_record(case, "error", f"worker restart failed: {self.info['error']}", {}, 0.0,
-                                    self.framework, version)
+                                    self.framework, version, components=self.info.get("components"))
         started = time.perf_counter()
         last = {"step": None, "kind": "before build"}
         try:
@@ -369,7 +404,7 @@ class _Worker:
         observations = {"last_step": last.get("step"), "last_step_kind": last.get("kind"), "stderr_tail": tail}
         message_text = f"{what}; last step started: {step}" + (f"; stderr: {tail.splitlines()[-1]}" if tail else "")
         return _case_record(case, status, message_text, observations, time.perf_counter() - started,
-                            self.framework, version)
+                            self.framework, version, components=self.info.get("components"))
 
     def close(self) -> None:
         self.stop()

@@ -12,7 +12,7 @@ import os
 import sys
 
 from conformance.loader import Case
-from conformance.runner import load_adapter, run_case
+from conformance.runner import components_of, load_adapter, run_case
 
 
 def main(argv: list[str]) -> int:
@@ -29,7 +29,8 @@ def main(argv: list[str]) -> int:
     if problem:
         send({"event": "load_failed", "error": problem})
         return 0
-    send({"event": "ready", "version": version, "devices": devices})
+    components = components_of(adapter)
+    send({"event": "ready", "version": version, "devices": devices, "components": components})
     for line in sys.stdin:
         index = int(line)
         case = cases[index]
@@ -37,7 +38,7 @@ def main(argv: list[str]) -> int:
         def progress(step, kind, case_id=case.id):
             send({"event": "step", "case": case_id, "step": step, "kind": kind})
 
-        record = run_case(adapter, case, version, progress=progress)
+        record = run_case(adapter, case, version, progress=progress, components=components)
         send({"event": "result", "record": record})
     return 0
 
