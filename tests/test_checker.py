@@ -1,6 +1,6 @@
 """The shared checker: every expectation kind passes on matching evidence and fails, saying
 expected against observed, on evidence that does not match; `judge` turns checks, errors,
-interruptions and known divergences into the right status.
+interruptions and outcomes into the right status and names the outcome that held.
 
 Executions are built by hand here: no adapter runs.
 """
@@ -10,18 +10,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conformance.checker import check, judge, known_entry, needs
+from conformance.checker import check, judge, needs
 from conformance.execute import EvidenceFailure, Execution
-from conformance.loader import Case
+from conformance.loader import Case, Outcome, outcomes_of, pins_of
 
 F32 = np.float32
 
 
-def _case(expect=(), steps=(), model=None, known=(), per_framework=None, behaviours=("XX1",)):
+def _case(expect=(), steps=(), model=None, outcomes=None, pins=None, behaviours=("XX1",)):
+    raw = {"title": "A case.", **({"outcomes": outcomes} if outcomes else {"expect": list(expect)}), "pins": pins or {}}
     return Case(
         id="case", file="specs/topic.yaml", topic="topic", title="A case.", behaviours=list(behaviours),
-        source={"note": "n.txt", "section": "1", "claim": "c"}, expect=list(expect), model=model,
-        steps=list(steps), per_framework=per_framework or {}, known=list(known),
+        source={"note": "n.txt", "section": "1", "claim": "c"}, outcomes=outcomes_of(raw), model=model,
+        steps=list(steps), pins=pins_of(raw),
     )
 
 
@@ -376,91 +377,126 @@ def test_every_expectation_kind_of_the_readme_is_covered_here():
 
 SHAPE_OK = {"value:out": np.zeros((1, 1), F32)}
 SHAPE_BAD = {"value:out": np.zeros((2, 2), F32)}
+SHAPE_3 = {"value:out": np.zeros((3, 3), F32)}
 EXPECT = [{"shape": {"value": "out", "equals": [1, 1]}}]
-KNOWN = [{"framework": "mxnet", "versions": ">=1.9,<2", "reason": "MXNet keeps the old shape."}]
+TWO = {
+    "small": {"normative": True, "says": "out is 1x1", "expect": EXPECT},
+    "big": {"says": "out is 2x2", "expect": [{"shape": {"value": "out", "equals": [2, 2]}}]},
+}
+PINS = {"mxnet": {"outcome": "big", "versions": ">=1.9,<2", "evidence": {"observed": "MXNet keeps the old shape."}}}
 
 
 def test_judge_pass():
-    status, message, checks = judge(_case(EXPECT), "torch", "2.13.0", Execution(evidence=SHAPE_OK))
-    assert (status, message) == ("pass", "") and checks == [{"ok": True, "check": checks[0]["check"]}]
+    verdict = judge(_case(EXPECT), "torch", "2.13.0", Execution(evidence=SHAPE_OK))
+    assert (verdict.status, verdict.message, verdict.outcome, verdict.expected) == ("pass", "", "as-noted", "as-noted")
+    assert verdict.checks == [{"ok": True, "check": verdict.checks[0]["check"], "outcome": "as-noted"}]
 
 
 def test_judge_fail_names_the_behaviour():
-    status, message, _ = judge(_case(EXPECT, behaviours=["SH2", "SH3"]), "torch", "2.13.0", Execution(evidence=SHAPE_BAD))
-    assert status == "fail"
-    assert message.startswith("[SH2,SH3] ") and "expected [1, 1], observed [2, 2]" in message
+    verdict = judge(_case(EXPECT, behaviours=["SH2", "SH3"]), "torch", "2.13.0", Execution(evidence=SHAPE_BAD))
+    assert verdict.status == "fail" and verdict.outcome is None
+    assert verdict.message.startswith("[SH2,SH3] no outcome held") and "expected [1, 1], observed [2, 2]" in verdict.message
 
 
-def test_judge_known_divergence_for_a_matching_version():
-    status, message, _ = judge(_case(EXPECT, known=KNOWN), "mxnet", "1.9.1", Execution(evidence=SHAPE_BAD))
-    assert status == "known"
-    assert "MXNet keeps the old shape." in message and "observed [2, 2]" in message
+def test_judge_the_pinned_outcome_passes_for_a_matching_version_only():
+    case = _case(outcomes=TWO, pins=PINS)
+    verdict = judge(case, "mxnet", "1.9.1", Execution(evidence=SHAPE_BAD))
+    assert (verdict.status, verdict.outcome, verdict.expected) == ("pass", "big", "big")
+    # another version or framework expects the normative outcome: the same behaviour is a move
+    for framework, version in (("mxnet", "2.0.0"), ("torch", "1.9.1"), ("mxnet", "unavailable")):
+        verdict = judge(case, framework, version, Execution(evidence=SHAPE_BAD))
+        assert (verdict.status, verdict.outcome, verdict.expected) == ("fail", "big", "small"), (framework, version)
+        assert "moved: small -> big" in verdict.message
 
 
-def test_judge_known_divergence_for_another_version_or_framework_is_a_fail():
-    assert judge(_case(EXPECT, known=KNOWN), "mxnet", "2.0.0", Execution(evidence=SHAPE_BAD))[0] == "fail"
-    assert judge(_case(EXPECT, known=KNOWN), "torch", "1.9.1", Execution(evidence=SHAPE_BAD))[0] == "fail"
+def test_judge_a_framework_pinned_elsewhere_that_shows_the_normative_outcome_has_moved():
+    verdict = judge(_case(outcomes=TWO, pins=PINS), "mxnet", "1.9.1", Execution(evidence=SHAPE_OK))
+    assert (verdict.status, verdict.outcome) == ("fail", "small")
+    assert "moved: big -> small" in verdict.message and "out is 1x1" in verdict.message
 
 
-def test_judge_stale_known_divergence_is_a_fail():
-    status, message, _ = judge(_case(EXPECT, known=KNOWN), "mxnet", "1.9.1", Execution(evidence=SHAPE_OK))
-    assert status == "fail"
-    assert "stale known divergence" in message and "MXNet keeps the old shape." in message and ">=1.9,<2" in message
+def test_judge_neither_outcome_lists_every_outcomes_failures():
+    verdict = judge(_case(outcomes=TWO, pins=PINS), "mxnet", "1.9.1", Execution(evidence=SHAPE_3))
+    assert verdict.status == "fail" and verdict.outcome is None
+    assert "no outcome held (expected 'big')" in verdict.message
+    assert "small: " in verdict.message and "big: " in verdict.message and "observed [3, 3]" in verdict.message
+    assert [o["held"] for o in verdict.outcomes] == [False, False]
 
 
-def test_known_entry_versions():
-    case = _case(EXPECT, known=KNOWN + [{"framework": "torch", "versions": ">=2", "reason": "r"}])
-    assert known_entry(case, "torch", "2.13.0+cpu")["reason"] == "r"
-    assert known_entry(case, "mxnet", "1.9.1")["reason"] == KNOWN[0]["reason"]
-    assert known_entry(case, "mxnet", "2.0.0b1") is None
-    assert known_entry(case, "mxnet", "unavailable") is None
+def test_judge_two_outcomes_holding_is_a_fail():
+    outcomes = {"a": {"normative": True, "says": "a", "expect": EXPECT},
+                "b": {"says": "b", "expect": [{"no_error": {}}]}}
+    verdict = judge(_case(outcomes=outcomes), "torch", "2.13.0", Execution(evidence=SHAPE_OK))
+    assert verdict.status == "fail" and "outcomes not distinguished: a and b both held" in verdict.message
+
+
+def test_judge_a_pinned_outcome_does_not_mask_another_broken_expectation():
+    """The old `known` turned every failure into `known` while the pinned part held; an
+    outcome is a complete set of checks, so a broken check beside a held pin fails."""
+    outcomes = {"small": TWO["small"], "big": {"says": "2x2 and y is 1", "expect": [
+        {"shape": {"value": "out", "equals": [2, 2]}}, {"values": {"value": "y", "all": 1}}]}}
+    evidence = {**SHAPE_BAD, "value:y": np.zeros(3, F32)}
+    verdict = judge(_case(outcomes=outcomes, pins=PINS), "mxnet", "1.9.1", Execution(evidence=evidence))
+    assert verdict.status == "fail" and verdict.outcome is None
+    assert "values of value y: all: expected every element == 1" in verdict.message
+
+
+def test_judge_pins_range_components_such_as_keras():
+    pins = {"tensorflow": [{"outcome": "big", "keras": "<3", "evidence": {"doc": "Keras 2 docs"}}]}
+    case = _case(outcomes=TWO, pins=pins)
+    assert judge(case, "tensorflow", "2.21.0", Execution(evidence=SHAPE_BAD), {"keras": "2.21.0"}).status == "pass"
+    assert judge(case, "tensorflow", "2.21.0", Execution(evidence=SHAPE_BAD), {"keras": "3.15.1"}).status == "fail"
+    assert judge(case, "tensorflow", "2.21.0", Execution(evidence=SHAPE_OK), {"keras": "3.15.1"}).status == "pass"
+    # a pin that ranges a component the run does not report does not match
+    assert judge(case, "tensorflow", "2.21.0", Execution(evidence=SHAPE_BAD)).status == "fail"
+
+
+def test_pin_for_versions_and_first_match():
+    pins = {"torch": [{"outcome": "big", "versions": ">=2", "evidence": {"doc": "d"}},
+                      {"outcome": "small", "evidence": {"doc": "d2"}}]}
+    case = _case(outcomes=TWO, pins=pins)
+    assert case.pin_for("torch", "2.13.0+cpu")["outcome"] == "big"
+    assert case.pin_for("torch", "1.13.0")["outcome"] == "small"
+    assert case.pin_for("torch", "unavailable")["outcome"] == "small"
+    assert case.pin_for("mxnet", "1.9.1") is None and case.expected_outcome("mxnet", "1.9.1").label == "small"
 
 
 @pytest.mark.parametrize("status", ["unsupported", "skip", "error"])
 def test_judge_interruption_keeps_its_status(status):
     execution = Execution(evidence=SHAPE_BAD, interruption=(status, "step 0 (forward): why"))
-    assert judge(_case(EXPECT), "torch", "2.13.0", execution) == (status, "step 0 (forward): why", [])
+    verdict = judge(_case(EXPECT), "torch", "2.13.0", execution)
+    assert (verdict.status, verdict.message, verdict.checks, verdict.outcome) == (status, "step 0 (forward): why", [], None)
 
 
 def test_judge_unexpected_error_fails_naming_type_and_phase():
     execution = Execution(evidence=SHAPE_OK, error=_error(phase="backward", step=2, type_="RuntimeError",
                                                           message="Trying to backward through the graph a second time"))
-    status, message, checks = judge(_case(EXPECT), "torch", "2.13.0", execution)
-    assert status == "fail"
-    assert "unexpected RuntimeError in phase backward (step 2, forward): Trying to backward" in message
-    assert [c["ok"] for c in checks] == [True, False]
+    verdict = judge(_case(EXPECT), "torch", "2.13.0", execution)
+    assert verdict.status == "fail"
+    assert "unexpected RuntimeError in phase backward (step 2, forward): Trying to backward" in verdict.message
+    assert [c["ok"] for c in verdict.checks] == [True, False]
+
+
+def test_judge_an_error_is_an_outcome_when_one_expects_it():
+    outcomes = {"works": {"normative": True, "says": "works", "expect": EXPECT},
+                "raises": {"says": "raises", "expect": [{"error": {"phase": "first_forward", "kind": "shape_mismatch"}}]}}
+    pins = {"torch": {"outcome": "raises", "evidence": {"doc": "d"}}}
+    case = _case(outcomes=outcomes, pins=pins)
+    assert judge(case, "torch", "2.13.0", Execution(error=_error())).status == "pass"
+    verdict = judge(case, "mxnet", "1.9.1", Execution(error=_error()))
+    assert (verdict.status, verdict.outcome) == ("fail", "raises") and "moved: works -> raises" in verdict.message
 
 
 def test_judge_expected_error_is_a_pass():
     case = _case([{"error": {"phase": "first_forward", "kind": "shape_mismatch"}}])
-    assert judge(case, "torch", "2.13.0", Execution(error=_error()))[0] == "pass"
-
-
-def test_judge_per_framework_replaces_expect():
-    per_framework = {"torch": {"doc": "torch docs", "expect": [{"shape": {"value": "out", "equals": [2, 2]}}]}}
-    case = _case(EXPECT, per_framework=per_framework)
-    assert judge(case, "torch", "2.13.0", Execution(evidence=SHAPE_BAD))[0] == "pass"
-    assert judge(case, "mxnet", "1.9.1", Execution(evidence=SHAPE_BAD))[0] == "fail"
-    status, message, _ = judge(case, "torch", "2.13.0", Execution(evidence=SHAPE_OK))
-    assert status == "fail" and "expected [2, 2], observed [1, 1]" in message
-
-
-def test_judge_known_divergence_with_pinned_behaviour():
-    pinned = [{**KNOWN[0], "expect": [{"shape": {"value": "out", "equals": [2, 2]}}]}]
-    status, _, checks = judge(_case(EXPECT, known=pinned), "mxnet", "1.9.1", Execution(evidence=SHAPE_BAD))
-    assert status == "known"
-    assert any(c["check"].startswith("known divergence:") and c["ok"] for c in checks)
-    moved = {"value:out": np.zeros((3, 3))}
-    status, message, _ = judge(_case(EXPECT, known=pinned), "mxnet", "1.9.1", Execution(evidence=moved))
-    assert status == "fail"
-    assert "neither the expected behaviour nor the recorded divergence" in message and "observed [3, 3]" in message
+    assert judge(case, "torch", "2.13.0", Execution(error=_error())).status == "pass"
 
 
 def test_judge_partly_observable_runs_the_checks_it_can():
     expect = [{"shape": {"value": "out", "equals": [1, 1]}}, {"values": {"value": "y", "all": 1}}]
     skipped = Execution(evidence=dict(SHAPE_OK), interruption=("skip", "no data on meta"), skipped_keys={"value:y"})
-    status, message, _ = judge(_case(expect), "torch", "2.13.0", skipped)
-    assert status == "skip" and "1 other check(s) held, 1 could not run" in message
+    verdict = judge(_case(expect), "torch", "2.13.0", skipped)
+    assert verdict.status == "skip" and "1 other check(s) held, 1 could not run" in verdict.message
     broken = Execution(evidence=dict(SHAPE_BAD), interruption=("skip", "no data on meta"), skipped_keys={"value:y"})
-    status, message, _ = judge(_case(expect), "torch", "2.13.0", broken)
-    assert status == "fail" and "expected [1, 1], observed [2, 2]" in message
+    verdict = judge(_case(expect), "torch", "2.13.0", broken)
+    assert verdict.status == "fail" and "expected [1, 1], observed [2, 2]" in verdict.message
