@@ -56,7 +56,7 @@ def load_catalogue(path: Path = CATALOGUE) -> list[dict]:
 
 
 def spec_files(root: Path = SPECS) -> list[Path]:
-    return sorted(p for p in root.rglob("*.yaml") if p.name != CATALOGUE.name)
+    return sorted(p for p in root.rglob("*.yaml") if p.name not in (CATALOGUE.name, "claims.yaml"))
 
 
 def load_cases(root: Path = SPECS) -> list[tuple[str, dict]]:
