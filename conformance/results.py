@@ -16,6 +16,7 @@ import numpy as np
 
 FORMAT = "conformance-results/1"
 SMALL = 16  # arrays up to this many elements are recorded in full
+RESULTS_MODE = 0o644  # rw-r--r--, like any file a user writes
 
 
 def summarise(value):
@@ -66,6 +67,7 @@ def atomic_write_json(path: str, data) -> None:
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
     try:
+        os.fchmod(fd, RESULTS_MODE)  # mkstemp makes 0600; results are for everyone to read
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(data, handle, indent=1, ensure_ascii=False, allow_nan=False)
             handle.flush()

@@ -257,7 +257,8 @@ def run_framework(framework: str, cases, out_dir: str, spec_digest: str, timeout
                   isolate: bool = True, echo=None) -> tuple[str, dict]:
     """Run every case on `framework`, write the results file, return (path, results)."""
     started = now()
-    journal_path = os.path.join(out_dir, f".{safe_name(framework)}.partial.jsonl")
+    # One journal per process: parallel runs into one folder (`tox p`, two Keras columns) never share it.
+    journal_path = os.path.join(out_dir, f".{safe_name(framework)}.{os.getpid()}.partial.jsonl")
     if isolate:
         worker = _Worker(framework, cases)
         info = worker.start()
@@ -274,9 +275,9 @@ def run_framework(framework: str, cases, out_dir: str, spec_digest: str, timeout
     interrupted = False
     try:
         if info.get("error"):
-            records = error_records(cases, framework, info["error"])
-            for record in records:
-                journal.append(record)
+            # The framework could not be loaded: the results file holds the error once
+            # (`import_error`) and no case records, rather than one copy per case.
+            pass
         else:
             for index, case in enumerate(cases):
                 if worker:
