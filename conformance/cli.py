@@ -233,6 +233,9 @@ def cmd_gate(args) -> int:
     result = gate(args.results, spec_cases=spec_cases, baseline_paths=args.baseline or None)
     for line in result.lines:
         print(line)
+    for finding in result.findings:
+        if finding.kind == "unusable":
+            _err(f"gate: {finding.column}: {finding.text}")
     return result.exit_code
 
 

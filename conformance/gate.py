@@ -1,10 +1,12 @@
 """The regression gate: results files (and optionally a baseline) in, an exit code and a list out.
 
-Rule: never a pass by default. Exit 0 only when every case of every run is pass, known,
-or unsupported/skip with a reason, no run is empty, broken at import or short of the
-spec's cases, and — with a baseline — no case's status or observations moved. Exit 1
-lists each such finding grouped by framework@version. Exit 2 means the input could not
-be judged: a results file that is missing or is not a results file.
+Rule: never a pass by default. Exit 0 only when every case of every run is pass, or
+unsupported/skip with a reason, no run is empty, broken at import, short of the spec's
+cases or in the old results format (status `known`, which could hide failures), and —
+with a baseline — no case's outcome, status or observations moved. A changed outcome is
+named `MOVED <case>: <column>: a -> b`. Exit 1 lists each finding grouped by column.
+Exit 2 means the input could not be judged: a results file that is missing or is not a
+results file.
 """
 
 from __future__ import annotations
@@ -16,12 +18,18 @@ import sys
 from dataclasses import dataclass, field
 
 from conformance.report.merge import merge_runs, version_key
-from conformance.report.runs import ResultsError, Run, expand_paths, load_run
+from conformance.report.runs import (
+    ResultsError,
+    Run,
+    cell_label,
+    expand_paths,
+    gc_paused,
+    load_run,
+)
 
 OK, FAILED, UNUSABLE = 0, 1, 2
 PROBLEM_STATUSES = ("fail", "error", "crash", "timeout")
 NEEDS_REASON = ("unsupported", "skip")
-STALE_PREFIX = "stale known divergence"
 # Observation keys that change between runs without the behaviour changing.
 VOLATILE_KEYS = frozenset({"duration_s", "filename", "lineno", "traceback", "workdir"})
 MAX_LISTED_IDS = 30
@@ -56,6 +64,11 @@ def gate(results_paths, spec_cases=None, baseline_paths=None) -> GateResult:
     baseline_paths: earlier results; a case (matched by framework and id) whose status or
     observations differ from the baseline is a finding ("behaviour moved").
     """
+    with gc_paused():
+        return _gate(results_paths, spec_cases, baseline_paths)
+
+
+def _gate(results_paths, spec_cases, baseline_paths) -> GateResult:
     findings: list[Finding] = []
     runs = _load_all(results_paths, findings, "results")
     baseline = _load_all(baseline_paths, findings, "baseline") if baseline_paths else []
@@ -70,6 +83,11 @@ def gate(results_paths, spec_cases=None, baseline_paths=None) -> GateResult:
             if base is None:
                 notes[column.label].append(f"no baseline run for {column.run.framework}")
             else:
+                if base.legacy:
+                    notes[column.label].append(
+                        f"the baseline {base.path} is in the old format (status 'known'); "
+                        "outcomes cannot be compared, statuses and observations are"
+                    )
                 findings += compare_runs(column.label, base, column.run)
     exit_code = (
         UNUSABLE if any(f.kind == "unusable" for f in findings) else (FAILED if findings else OK)
@@ -95,11 +113,19 @@ def judge_run(
         found.append(Finding(label, "empty", None, "the run holds no cases"))
     if run.data.get("interrupted"):
         found.append(Finding(label, "interrupted", None, "the run was interrupted; it is partial"))
+    if run.legacy:
+        found.append(
+            Finding(
+                label,
+                "old_format",
+                None,
+                f"{run.legacy} cases have status 'known', which this kit no longer writes "
+                "(an old results format that can hide failures); rerun with this kit",
+            )
+        )
     for case in run.cases:
         status, message = case["status"], case["message"].strip()
-        if status == "fail" and message.lower().startswith(STALE_PREFIX):
-            found.append(Finding(label, "stale", case["id"], _one_line(message)))
-        elif status in PROBLEM_STATUSES:
+        if status in PROBLEM_STATUSES:
             found.append(Finding(label, status, case["id"], _one_line(message) or "(no message)"))
         elif status in NEEDS_REASON and not message:
             found.append(Finding(label, "no_reason", case["id"], f"{status} without a reason"))
@@ -123,7 +149,12 @@ def judge_run(
 
 
 def compare_runs(label: str, base: Run, new: Run) -> list[Finding]:
-    """A finding for every case whose status or observations differ from the baseline."""
+    """A finding for every case whose outcome, status or observations differ from the baseline.
+
+    A changed outcome reads "<column>: a -> b (since <baseline>; ...)", so that the gate's
+    line is `MOVED <case>: <column>: a -> b`; a / b are the outcome labels (the status
+    where none held). Runs in the old format (no outcomes) compare statuses only.
+    """
     found = []
     old_cases = {case["id"]: case for case in base.cases}
     new_ids = set()
@@ -133,6 +164,12 @@ def compare_runs(label: str, base: Run, new: Run) -> list[Finding]:
         if old is None:
             continue
         changes = []
+        before, after = cell_label(old), cell_label(case)
+        moved = (
+            old["normative_outcome"] is not None
+            and case["normative_outcome"] is not None
+            and before != after
+        )
         if old["status"] != case["status"]:
             changes.append(f"status {old['status']} -> {case['status']}")
         same = old["observations"] == case["observations"]  # fast path: nothing to diff
@@ -141,7 +178,11 @@ def compare_runs(label: str, base: Run, new: Run) -> list[Finding]:
             shown = "; ".join(f"{path}: {_brief(a)} -> {_brief(b)}" for path, a, b in diffs[:4])
             more = f" (+{len(diffs) - 4} more)" if len(diffs) > 4 else ""
             changes.append(f"observations {shown}{more}")
-        if changes:
+        if moved:
+            text = f"{label}: {before} -> {after} (since {base.label}"
+            text += "; " + "; ".join(changes) + ")" if changes else ")"
+            found.append(Finding(label, "moved", case["id"], text))
+        elif changes:
             found.append(
                 Finding(label, "moved", case["id"], f"since {base.label}: " + "; ".join(changes))
             )
@@ -175,7 +216,7 @@ def diff_observations(old, new, path: str = "") -> list[tuple[str, object, objec
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="conformance gate",
-        description="Exit 0 when every case is pass/known/unsupported/skip-with-reason; "
+        description="Exit 0 when every case is pass/unsupported/skip-with-reason; "
         "1 listing what needs attention; 2 when the input is unusable.",
     )
     parser.add_argument("results", nargs="+", help="results files or folders of them")
@@ -228,11 +269,23 @@ def _load_all(paths, findings: list[Finding], what: str) -> list[Run]:
 
 
 def _baseline_for(run: Run, baseline: list[Run]) -> Run | None:
+    """The baseline run of the same framework: the same version and components first, then
+    the same components (e.g. the Keras 2 column), then the newest of that framework."""
     same = [b for b in baseline if b.framework == run.framework]
-    exact = [b for b in same if b.version == run.version]
-    if exact:
-        return exact[0]
+    for match in (
+        lambda b: b.version == run.version and b.components == run.components,
+        lambda b: b.version == run.version and not run.components,
+        lambda b: b.components.keys() == run.components.keys()
+        and all(_major(b.components[k]) == _major(v) for k, v in run.components.items()),
+    ):
+        hits = [b for b in same if match(b)]
+        if hits:
+            return max(hits, key=lambda b: version_key(b.version))
     return max(same, key=lambda b: version_key(b.version)) if same else None
+
+
+def _major(version: str) -> str:
+    return version.split(".")[0]
 
 
 def _same(a, b) -> bool:
@@ -273,7 +326,7 @@ _TAGS = {
     "error": "ERROR",
     "crash": "CRASH",
     "timeout": "TIMEOUT",
-    "stale": "STALE",
+    "old_format": "OLD FORMAT",
     "no_reason": "NO REASON",
     "empty": "EMPTY RUN",
     "import_error": "IMPORT",

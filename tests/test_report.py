@@ -8,15 +8,17 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import os
 import re
 from html.parser import HTMLParser
 
 import pytest
 import yaml
 
+from conformance.cli import main as cli_main
 from conformance.report import write_report
 from conformance.report.catalogue import load_catalogue
-from conformance.report.html import page_data, render_html
+from conformance.report.html import detail_data, page_data, render_html, script_json
 from conformance.report.merge import merge_runs
 from conformance.report.model import MISSING, build_view, disagrees, worst
 from conformance.report.runs import Run, check_results
@@ -24,7 +26,19 @@ from conformance.report.runs import Run, check_results
 XSS = "<script>alert(1)</script>"
 
 
+AS_NOTED = {"label": "as-noted", "says": "as the note states", "normative": True}
+GRAD = [
+    {"label": "overwrite", "says": "the second pass replaces the gradient", "normative": True},
+    {"label": "accumulate", "says": "gradients add up", "normative": False},
+]
+
+
 def case(case_id, status="pass", behaviours=("SH1",), **extra):
+    """A case record in the results format; by default one outcome ("as-noted")."""
+    outcomes = extra.pop("outcomes", [AS_NOTED])
+    normative = next(o["label"] for o in outcomes if o["normative"])
+    held = extra.pop("held", normative if status == "pass" else None)
+    expected = extra.pop("expected", held if status == "pass" and held else normative)
     return {
         "id": case_id,
         "file": "specs/sharing.yaml",
@@ -33,15 +47,28 @@ def case(case_id, status="pass", behaviours=("SH1",), **extra):
         "behaviours": list(behaviours),
         "status": status,
         "message": extra.pop("message", "" if status == "pass" else f"{status} happened"),
+        "outcome": held,
+        "expected_outcome": expected,
+        "normative_outcome": normative,
+        "outcomes": [
+            {**o, "held": None if status not in ("pass", "fail") else o["label"] == held,
+             "failed": []}
+            for o in outcomes
+        ],
+        "pin": extra.pop("pin", None if expected == normative else
+                         {"outcome": expected, "evidence": {"doc": f"docs say {expected}"}}),
         "observations": extra.pop("observations", {"shape": [2, 3]}),
         "duration_s": 0.01,
         "source": {"note": "000_a.txt", "section": "4.2.4", "claim": "the claim"},
-        "known_reason": None,
-        "doc": None,
-        "note_says": None,
-        "snippet": "net = Net()\n",
+        "checks": [],
+        "snippet": extra.pop("snippet", "net = Net()\n"),
         **extra,
-    }
+    }  # fmt: skip
+
+
+def grad(case_id, held, status="pass", **extra):
+    """A two-outcome case (overwrite is the note's) where `held` held."""
+    return case(case_id, status, behaviours=["AG6"], outcomes=GRAD, held=held, **extra)
 
 
 def run(framework, version, cases, **extra):
@@ -91,6 +118,7 @@ CATALOGUE = {
             "statement": "Default init per framework.",
             "sources": "001",
         },
+        {"id": "AG6", "topic": "autograd", "statement": "Second pass overwrites.", "sources": []},
     ]
 }
 
@@ -147,8 +175,16 @@ def report(tmp_path, runs, catalogue=None):
 
 
 def data_of(html):
+    """The matrix essentials the page embeds."""
+    match = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', html,
+                      re.DOTALL)  # fmt: skip
+    return json.loads(match.group(1))
+
+
+def details_of(html):
+    """The cell details the page embeds (decoded as the page's script would)."""
     match = re.search(
-        r'<script type="application/json" id="report-data" '
+        r'<script type="application/json" id="report-details" '
         r'data-encoding="([^"]+)">(.*?)</script>',
         html,
         re.DOTALL,
@@ -174,7 +210,7 @@ def test_page_has_topics_behaviours_cases_and_one_cell_per_column(tmp_path, cata
             "2.13.0",
             [
                 case("a", "fail"),
-                case("b", "known", behaviours=["SH2"]),
+                case("b", "unsupported", behaviours=["SH2"]),
                 case("c", behaviours=["IN1"]),
             ],
         ),
@@ -183,17 +219,18 @@ def test_page_has_topics_behaviours_cases_and_one_cell_per_column(tmp_path, cata
     assert set(out) == {"html", "json", "markdown"}
     rows = parse_rows(html)
     topics = [r["texts"][0].split()[0] for r in rows if r["class"] == "topic"]
-    assert topics == ["sharing", "initialization"]  # catalogue order
+    assert topics == ["sharing", "initialization", "autograd"]  # catalogue order
     behaviours = [r for r in rows if r["class"].startswith("beh")]
-    assert [r["texts"][0].split()[0] for r in behaviours] == ["SH1", "SH2", "IN1"]
+    assert [r["texts"][0].split()[0] for r in behaviours] == ["SH1", "SH2", "IN1", "AG6"]
     assert "Two uses of one layer hold one storage." in behaviours[0]["texts"][0]
     assert behaviours[0]["cells"][1:] == ["s-pass", "s-fail"]  # roll-up: worst per column
     cases = [r for r in rows if r["class"] == "case"]
     assert [r["texts"][0].split()[0] for r in cases] == ["a", "b", "c"]
     for row in cases:
         assert len(row["cells"]) == 1 + 2
-    assert cases[0]["texts"][1:] == ["pass", "fail"]  # the status as a word
-    assert cases[1]["cells"][1:] == ["s-pass", "s-known"]
+    assert cases[0]["texts"][1:] == ["as-noted", "fail"]  # outcome label, else the status
+    assert cases[0]["cells"][1:] == ["s-pass nrm", "s-fail"]
+    assert cases[1]["cells"][1:] == ["s-pass nrm", "s-unsupported"]
 
 
 def test_page_is_self_contained(tmp_path):
@@ -202,7 +239,7 @@ def test_page_is_self_contained(tmp_path):
     assert not re.search(r'\b(src|href)\s*=\s*"(https?:)?//', html)
     assert "@import" not in html
     assert all("src=" not in tag for tag in re.findall(r"<script[^>]*>", html))
-    assert len(re.findall(r"<script[^>]*>", html)) == 2  # data + code, both inline
+    assert len(re.findall(r"<script[^>]*>", html)) == 3  # essentials + details + code, inline
 
 
 def test_summary_counts_per_column(tmp_path):
@@ -214,9 +251,10 @@ def test_summary_counts_per_column(tmp_path):
     summary = html[html.index('<table class="counts">') : html.index("</table>")]
     rows = re.findall(r'<tr><th scope="row">([^<]+)</th>(.*?)</tr>', summary)
     counts = {label: re.findall(r">(\d+)<", cells) for label, cells in rows}
-    # columns: pass fail known unsupported skip error crash timeout | not run | cases run
-    assert counts["reference@0.1.0"] == ["2", "0", "0", "0", "0", "0", "0", "0", "0", "2"]
-    assert counts["torch@2.13.0"] == ["0", "1", "0", "0", "0", "0", "0", "0", "1", "1"]
+    # columns: follow the notes, differ | pass fail unsupported skip error crash timeout |
+    # not run | cases run
+    assert counts["reference 0.1.0"] == ["2", "0", "2", "0", "0", "0", "0", "0", "0", "0", "2"]
+    assert counts["torch 2.13.0"] == ["0", "0", "0", "1", "0", "0", "0", "0", "0", "1", "1"]
 
 
 def test_catalogue_behaviour_without_cases_is_shown(tmp_path, catalogue_path):
@@ -256,13 +294,15 @@ def test_markup_in_results_is_shown_as_text(tmp_path):
     out, html = report(tmp_path, runs)
     assert "<script>alert(" not in html
     assert "alert(2)</script>" not in html
-    assert html.count("<script") == 2
+    assert html.count("<script") == 3
     assert f"title {XSS}".replace("<", "&lt;").replace(">", "&gt;") in html  # case title
     assert "ImportError: &lt;script&gt;alert(1)&lt;/script&gt;" in html  # banner
-    data = data_of(html)  # the embedded data still holds the exact text
-    cell = data["cells"][0][0]
-    assert cell[data["cellFields"].index("message")] == XSS
-    assert cell[-1] == {"error": {"message": "</script><script>alert(2)</script>"}}
+    data, details = data_of(html), details_of(html)  # the embedded data holds the exact text
+    cell = details["cells"][0][0]
+    assert cell[data["detailFields"].index("message")] == XSS
+    assert cell[data["detailFields"].index("observations")] == {
+        "error": {"message": "</script><script>alert(2)</script>"}
+    }
     markdown = read(out["markdown"])
     assert "<script>" not in markdown and "&lt;script&gt;" in markdown
 
@@ -274,6 +314,7 @@ def test_large_payload_is_compressed_and_round_trips(tmp_path):
     view = build_view(merge_runs(runs), load_catalogue(None))
     html = render_html(view, compress_over=0)
     assert 'data-encoding="gzip-base64"' in html
+    assert details_of(html) == json.loads(json.dumps(detail_data(view)))
     assert data_of(html) == json.loads(json.dumps(page_data(view)))
 
 
@@ -288,7 +329,7 @@ def test_results_json_merges_runs_with_environments(tmp_path):
     out, _ = report(tmp_path, runs)
     merged = json.loads(read(out["json"]))
     assert merged["format"] == "conformance-report/1"
-    assert [c["label"] for c in merged["columns"]] == ["reference@0.1.0", "torch@2.13.0"]
+    assert [c["label"] for c in merged["columns"]] == ["reference 0.1.0", "torch 2.13.0"]
     assert merged["runs"][0]["platform"] == "Linux-x"
     assert merged["runs"][1]["python"] == "3.12.1"
     assert merged["runs"][1]["cases"][0]["status"] == "fail"
@@ -305,8 +346,8 @@ def test_different_spec_digest_or_kit_version_is_flagged(tmp_path):
     banners = re.findall(r'<div class="banner banner-mismatch"[^>]*>(.*?)</div>', html, re.DOTALL)
     assert len(banners) == 2
     assert "spec_digest" in banners[0]
-    assert "aaaa: reference@0.1.0, mxnet@1.9.1; bbbb: torch@2.13.0" in banners[0]
-    assert "kit_version" in banners[1] and "0.0.9: mxnet@1.9.1" in banners[1]
+    assert "aaaa: reference 0.1.0, mxnet 1.9.1; bbbb: torch 2.13.0" in banners[0]
+    assert "kit_version" in banners[1] and "0.0.9: mxnet 1.9.1" in banners[1]
     assert "spec\\_digest differs" in read(out["markdown"])
     merged = json.loads(read(out["json"]))
     assert {m["field"] for m in merged["mismatches"]} == {"spec_digest", "kit_version"}
@@ -334,7 +375,7 @@ def test_versions_of_one_framework_sit_side_by_side_in_version_order(tmp_path):
     versions = re.findall(r'class="ver"[^>]*>([^<]+)<', head)
     assert versions == ["0.1.0", "2.17.0", "2.9.1", "2.10.0"]
     case_row = next(r for r in parse_rows(html) if r["class"] == "case")
-    assert case_row["texts"][1:] == ["pass", "pass", "pass", "fail"]
+    assert case_row["texts"][1:] == ["as-noted", "as-noted", "as-noted", "fail"]
 
 
 def test_two_runs_of_one_version_stay_two_columns(tmp_path):
@@ -344,7 +385,7 @@ def test_two_runs_of_one_version_stay_two_columns(tmp_path):
     ]
     out, _ = report(tmp_path, runs)
     labels = [c["label"] for c in json.loads(read(out["json"]))["columns"]]
-    assert labels == ["torch@2.13.0 [Linux]", "torch@2.13.0 [macOS]"]
+    assert labels == ["torch 2.13.0 [Linux]", "torch 2.13.0 [macOS]"]
 
 
 def test_unreadable_results_file_is_named_not_fatal(tmp_path):
@@ -371,10 +412,12 @@ def test_a_folder_of_results_is_read(tmp_path):
 
 
 def test_worst_and_disagreement_ignore_missing_cells():
-    assert worst(["pass", "known", "fail", MISSING]) == "fail"
+    assert worst(["pass", "unsupported", "fail", MISSING]) == "fail"
     assert worst([MISSING]) == MISSING
     assert worst(["skip", "unsupported"]) == "unsupported"
     assert disagrees(["pass", "fail"]) and not disagrees(["pass", "pass", MISSING])
+    assert disagrees(["pass", "pass"], ["overwrite", "accumulate"])  # outcomes differ
+    assert not disagrees(["pass", "pass", MISSING], ["a", "a", MISSING])
 
 
 def test_disagreeing_rows_are_marked(tmp_path):
@@ -387,7 +430,7 @@ def test_disagreeing_rows_are_marked(tmp_path):
     rows = {r["texts"][0].split()[0]: r for r in parse_rows(html) if r["class"] != "topic"}
     assert "data-d" not in rows["same"]["attrs"] and "data-d" not in rows["SH1"]["attrs"]
     assert rows["differs"]["attrs"]["data-d"] == "1" and rows["SH2"]["attrs"]["data-d"] == "1"
-    assert rows["same"]["texts"][1:] == ["pass", "not run", "pass"]  # mxnet did not run it
+    assert rows["same"]["texts"][1:] == ["as-noted", "not run", "as-noted"]  # mxnet: not run
 
 
 # -- markdown -------------------------------------------------------------------------------------
@@ -401,15 +444,165 @@ def test_markdown_has_counts_and_every_non_pass_cell(tmp_path):
             "2.13.0",
             [
                 case("a", "fail", message="expected 1 | got 2"),
-                case("b", "known", message="", known_reason="torch differs"),
+                case("b", "skip", message="needs a second device"),
             ],
         ),
     ]
     out, _ = report(tmp_path, runs)
     md = read(out["markdown"])
-    assert "| status | reference@0.1.0 | torch@2.13.0 |" in md
-    assert "| pass | 2 | 0 |" in md and "| fail | 0 | 1 |" in md and "| known | 0 | 1 |" in md
-    assert "### torch@2.13.0 — 2 not pass, 1 problem" in md
-    assert "| `a` | fail | expected 1 \\| got 2 |" in md
-    assert "| `b` | known | torch differs |" in md
-    assert "reference@0.1.0 —" not in md  # nothing to list for an all-pass column
+    assert "| status | reference 0.1.0 | torch 2.13.0 |" in md
+    assert "| pass | 2 | 0 |" in md and "| fail | 0 | 1 |" in md and "| skip | 0 | 1 |" in md
+    assert "| follows the notes | 2 | 0 |" in md
+    assert "### torch 2.13.0 — 2 not pass, 1 problem" in md
+    assert "| `a` | fail |  | expected 1 \\| got 2 |" in md
+    assert "| `b` | skip |  | needs a second device |" in md
+    assert "reference 0.1.0 —" not in md  # nothing to list for an all-pass column
+
+
+# -- outcomes in the matrix -------------------------------------------------------------------
+
+
+def _porting_runs():
+    """mxnet overwrites (the note's outcome), torch accumulates (pinned): both pass."""
+    return [
+        run("reference", "0.1.0", [grad("two-passes", "overwrite"), case("same")]),
+        run("mxnet", "1.9.1", [grad("two-passes", "overwrite"), case("same")]),
+        run("torch", "2.13.0", [grad("two-passes", "accumulate",
+                                     snippet="y.backward(); y.backward()  # torch"),
+                                case("same")]),
+    ]  # fmt: skip
+
+
+def test_cells_show_outcome_labels_and_mark_the_notes_outcome(tmp_path, catalogue_path):
+    out, html = report(tmp_path, _porting_runs(), catalogue_path)
+    rows = {r["texts"][0].split()[0]: r for r in parse_rows(html) if r["class"] == "case"}
+    assert rows["two-passes"]["texts"][1:] == ["overwrite", "overwrite", "accumulate"]
+    assert rows["two-passes"]["cells"][1:] == ["s-pass nrm", "s-pass nrm", "s-pass alt"]
+    summary = html[html.index('<table class="counts">') : html.index("</table>")]
+    counts = dict(re.findall(r'<tr><th scope="row">([^<]+)</th><td[^>]*>(\d+)</td><td', summary))
+    assert counts == {"reference 0.1.0": "2", "mxnet 1.9.1": "2", "torch 2.13.0": "1"}
+    differ = re.findall(r'<tr><th scope="row">torch 2.13.0</th><td[^>]*>\d+</td><td[^>]*>(\d+)<',
+                        summary)  # fmt: skip
+    assert differ == ["1"]
+    merged = json.loads(read(out["json"]))
+    torch = merged["columns"][2]
+    assert (torch["follow_notes"], torch["differ_from_notes"]) == (1, 1)
+    assert merged["runs"][2]["cases"][0]["outcome"] == "accumulate"  # results.json: outcomes
+    md = read(out["markdown"])
+    assert "the note says the second pass replaces the gradient; torch 2.13.0 does gradients add up" in md
+    assert "docs say accumulate" in md  # the pin's evidence
+
+
+def test_disagreement_filter_includes_two_passes_with_different_outcomes(tmp_path):
+    _, html = report(tmp_path, _porting_runs())
+    rows = {r["texts"][0].split()[0]: r for r in parse_rows(html) if r["class"] != "topic"}
+    assert rows["two-passes"]["attrs"].get("data-d") == "1"  # every cell says pass
+    assert "data-d" not in rows["same"]["attrs"]
+    assert rows["AG6"]["attrs"].get("data-d") == "1"
+
+
+def test_compare_lists_differing_cases_with_both_texts_and_snippets(tmp_path, capsys):
+    paths = write_runs(tmp_path, _porting_runs())
+    assert cli_main(["report", *paths, "--compare", "mxnet", "torch"]) == 0
+    md = capsys.readouterr().out
+    assert md.startswith("# mxnet 1.9.1 → torch 2.13.0")
+    assert "1 of 2 cases differ" in md
+    assert "## `two-passes`" in md and "`same`" not in md
+    assert "| outcome | **overwrite** (as the notes say) | **accumulate** (not as the notes say) |" in md
+    assert "| what it does | the second pass replaces the gradient | gradients add up |" in md
+    assert "```python\nnet = Net()\n```" in md  # mxnet's snippet
+    assert "```python\ny.backward(); y.backward()  # torch\n```" in md
+    target = tmp_path / "porting.md"
+    assert cli_main(["report", *paths, "--compare", "mxnet@1.9", "torch@2.13.0", "-o", str(target)]) == 0
+    assert read(str(target)) == md
+
+
+def test_compare_of_an_unknown_or_ambiguous_column_exits_2(tmp_path, capsys):
+    runs = _porting_runs() + [run("torch", "2.12.0", [grad("two-passes", "accumulate")])]
+    paths = write_runs(tmp_path, runs)
+    assert cli_main(["report", *paths, "--compare", "mxnet", "jax"]) == 2
+    err = capsys.readouterr().err
+    assert "no column matches 'jax'" in err and "torch 2.13.0" in err
+    assert cli_main(["report", *paths, "--compare", "mxnet", "torch"]) == 2
+    assert "'torch' matches 2 columns (torch 2.12.0; torch 2.13.0)" in capsys.readouterr().err
+    assert cli_main(["report", *paths, "--compare", "mxnet", "torch@2.1"]) == 2  # not 2.12/2.13
+    assert cli_main(["report", *paths, "--compare", "torch@2.12", "torch@2.13"]) == 0
+    assert "# torch 2.12.0 → torch 2.13.0" in capsys.readouterr().out
+
+
+def test_columns_with_components_do_not_collide_and_show_both_versions(tmp_path, capsys):
+    runs = [
+        run("tensorflow", "2.21.0", [grad("two-passes", "accumulate")],
+            components={"keras": "3.15.1"}, column="tensorflow 2.21.0 · keras 3.15.1"),
+        run("tensorflow", "2.21.0", [grad("two-passes", "overwrite")],
+            components={"keras": "2.21.0"}),
+        run("tensorflow", "2.15.1", [grad("two-passes", "overwrite")],
+            components={"keras": "2.15.0"}),
+    ]  # fmt: skip
+    paths = write_runs(tmp_path, runs)
+    for n, path in enumerate(paths):  # distinct file names for the same framework version
+        os.replace(path, str(tmp_path / f"tf-{n}.json"))
+        paths[n] = str(tmp_path / f"tf-{n}.json")
+    out = write_report(paths, str(tmp_path / "out"))
+    html = read(out["html"])
+    start = html.index('<table class="matrix"')
+    head = html[start : html.index("</thead>", start)]
+    assert re.findall(r'class="ver"[^>]*>([^<]+)<', head) == [
+        "2.15.1 · keras 2.15.0", "2.21.0 · keras 2.21.0", "2.21.0 · keras 3.15.1"]  # fmt: skip
+    assert re.findall(r'colspan="(\d+)" class="fw">([^<]+)<', head) == [("3", "tensorflow")]
+    assert cli_main(["report", *paths, "--compare", "tensorflow@2.21,keras@2",
+                     "tensorflow@2.21,keras@3"]) == 0  # fmt: skip
+    md = capsys.readouterr().out
+    assert "# tensorflow 2.21.0 · keras 2.21.0 → tensorflow 2.21.0 · keras 3.15.1" in md
+    assert "**overwrite** (as the notes say)" in md and "**accumulate**" in md
+    assert cli_main(["report", *paths, "--compare", "tensorflow@2.21", "tensorflow@2.15"]) == 2
+
+
+def test_a_claim_a_release_broke_says_holds_up_to_and_changed_in(tmp_path):
+    runs = [
+        run("tensorflow", "2.15.1", [grad("two-passes", "overwrite"), case("same")],
+            components={"keras": "2.15.0"}),
+        run("tensorflow", "2.21.0", [grad("two-passes", "accumulate"), case("same")],
+            components={"keras": "3.15.1"}),
+        run("torch", "2.13.0", [grad("two-passes", "accumulate"), case("same")]),
+    ]  # fmt: skip
+    out, html = report(tmp_path, runs)
+    text = ("holds up to tensorflow 2.15.1 · keras 2.15.0, "
+            "changed in tensorflow 2.21.0 · keras 3.15.1")  # fmt: skip
+    rows = {r["texts"][0].split()[0]: r for r in parse_rows(html) if r["class"] == "case"}
+    assert text in rows["two-passes"]["texts"][0]
+    assert "holds up to" not in rows["same"]["texts"][0]
+    md = read(out["markdown"])
+    assert "## Claims of the notes that a release broke" in md
+    assert ("| `two-passes` | the second pass replaces the gradient | tensorflow 2.15.1 · keras "
+            "2.15.0 | tensorflow 2.21.0 · keras 3.15.1 | accumulate: gradients add up |") in md
+    broken = json.loads(read(out["json"]))["claims_broken"]
+    assert [(b["case"], b["changed_in"]) for b in broken] == [
+        ("two-passes", "tensorflow 2.21.0 · keras 3.15.1")]  # fmt: skip
+
+
+def test_nan_and_infinities_are_kept_as_such(tmp_path):
+    observations = {"mean": float("nan"), "max": float("inf"), "min": float("-inf"),
+                    "std": "NaN"}  # fmt: skip
+    data = run("reference", "0.1.0", [case("a", observations=observations)])
+    path = tmp_path / "nan.json"
+    path.write_text(json.dumps(data), encoding="utf-8")  # Python writes bare NaN / Infinity
+    assert "NaN" in path.read_text(encoding="utf-8")
+    out = write_report([str(path)], str(tmp_path / "out"))
+    html = read(out["html"])
+    details = details_of(html)  # valid JSON (no bare NaN), the values kept as strings
+    obs = details["cells"][0][0][data_of(html)["detailFields"].index("observations")]
+    assert obs == {"mean": "NaN", "max": "Infinity", "min": "-Infinity", "std": "NaN"}
+    assert "NaN" in script_json({"x": float("nan")}) and "null" not in script_json(
+        {"x": float("-inf")})  # fmt: skip
+
+
+def test_an_old_results_file_with_known_is_read_and_flagged(tmp_path):
+    old = case("a", "unsupported", message="n/a")
+    old["status"] = "known"
+    for key in ("outcome", "expected_outcome", "normative_outcome", "outcomes", "pin"):
+        del old[key]
+    _, html = report(tmp_path, [run("torch", "2.12.0", [old])])
+    assert "an old results format (1 cases with status &#39;known&#39;" in html
+    rows = [r for r in parse_rows(html) if r["class"] == "case"]
+    assert rows[0]["texts"][1:] == ["known"]

@@ -1,4 +1,5 @@
-"""The matrix page in a real browser: cells, filters, details, keyboard, print, screenshot.
+"""The matrix page in a real browser: outcome cells, filters, details, comparison of two
+columns, keyboard, print, 800 px, Chinese text, NaN, screenshot.
 
 Runs headless Debian Chromium through Playwright (no `playwright install`). Skips with the
 reason when either is missing, unless CONFORMANCE_REQUIRE_BROWSER=1 (CI), then it fails.
@@ -51,13 +52,27 @@ def browser():
         browser.close()
 
 
-def case(case_id, behaviour, status="pass", **extra):
+CLAIM = "第二隐藏层和第三隐藏层的梯度都会被累加在shared.params.grad()里"
+GRAD = [("overwrite", "the second pass replaces the gradient"), ("accumulate", "gradients add up")]
+INIT = [("normal-0.01", "weights from N(0, 0.01²)"), ("kaiming-uniform", "uniform in ±1/√fan_in")]
+
+
+def case(case_id, behaviour, status="pass", outcomes=(("as-noted", "as the note states"),),
+         held=None, **extra):  # fmt: skip
+    """A case record; `outcomes` (label, says) pairs, the first the note's; `held` a label."""
+    held = held or (outcomes[0][0] if status == "pass" else None)
     return {
         "id": case_id, "file": "specs/params/sharing.yaml", "topic": "sharing",
         "title": f"The case {case_id}.", "behaviours": [behaviour], "status": status,
         "message": "", "observations": {"shape": [2, 3]}, "duration_s": 0.02,
-        "source": {"note": "000_a.txt", "section": "4.2.4", "claim": "the note's claim"},
-        "known_reason": None, "doc": None, "note_says": None, "snippet": "net = Net()\n",
+        "source": {"note": "000_a.txt", "section": "4.2.4", "claim": CLAIM},
+        "outcome": held, "expected_outcome": held or outcomes[0][0],
+        "normative_outcome": outcomes[0][0],
+        "outcomes": [{"label": lab, "says": says, "normative": n == 0, "held": lab == held,
+                      "failed": []} for n, (lab, says) in enumerate(outcomes)],
+        "pin": None if held in (None, outcomes[0][0]) else
+        {"outcome": held, "versions": ">=2", "evidence": {"doc": f"torch docs: {held}"}},
+        "checks": [], "snippet": "net = Net()\n",
         **extra,
     }  # fmt: skip
 
@@ -72,18 +87,27 @@ def run(version, cases, framework="torch"):
 
 BROKEN = {"message": XSS, "observations": {"error": {"type": "RuntimeError"}, "marker": "obs-42"},
           "checks": [{"ok": False, "check": "gradient: expected sum of uses"}]}  # fmt: skip
+NAN = {"observations": {"values": {"mean": "NaN", "max": "Infinity", "min": "-Infinity"}}}
 RUNS = [
     run("0.1.0", [case("shared-storage", "SH1"), case("grad-sum", "SH2"),
-                  case("default-init", "IN1")], framework="reference"),
+                  case("default-init", "IN1", outcomes=INIT),
+                  case("two-passes", "AG6", outcomes=GRAD, **NAN)], framework="reference"),
+    run("1.9.1", [case("shared-storage", "SH1"), case("grad-sum", "SH2"),
+                  case("default-init", "IN1", outcomes=INIT),
+                  case("two-passes", "AG6", outcomes=GRAD)], framework="mxnet"),
     run("2.12.0", [case("shared-storage", "SH1"), case("grad-sum", "SH2"),
-                   case("default-init", "IN1", "known", known_reason="documented")]),
+                   case("default-init", "IN1", outcomes=INIT, held="kaiming-uniform"),
+                   case("two-passes", "AG6", outcomes=GRAD, held="accumulate")]),
     run("2.13.0", [case("shared-storage", "SH1"), case("grad-sum", "SH2", "fail", **BROKEN),
-                   case("default-init", "IN1", "known", known_reason="documented")]),
+                   case("default-init", "IN1", outcomes=INIT, held="kaiming-uniform"),
+                   case("two-passes", "AG6", outcomes=GRAD, held="accumulate",
+                        snippet="y.backward(); y.backward()  # torch\n")]),
 ]  # fmt: skip
 CATALOGUE = {"behaviours": [
     {"id": "SH1", "topic": "sharing", "statement": "One storage for two uses.", "sources": []},
     {"id": "SH2", "topic": "sharing", "statement": "Shared gradients add up.", "sources": []},
     {"id": "IN1", "topic": "initialization", "statement": "Default init.", "sources": []},
+    {"id": "AG6", "topic": "autograd", "statement": "A second pass overwrites.", "sources": []},
 ]}  # fmt: skip
 
 
@@ -129,64 +153,80 @@ def case_row(page, case_id):
     return page.locator("tr.case", has=page.locator(f"span.cid:text-is('{case_id}')"))
 
 
-def test_matrix_cells_show_each_status_by_word(page):
-    assert page.locator("thead th.fw").all_inner_texts() == ["reference", "torch"]
-    assert page.locator("thead th.ver").all_inner_texts() == ["0.1.0", "2.12.0", "2.13.0"]
+def test_matrix_cells_show_each_outcome_by_word(page):
+    assert page.locator("thead th.fw").all_inner_texts() == ["reference", "mxnet", "torch"]
+    assert page.locator("thead th.ver").all_inner_texts() == ["0.1.0", "1.9.1", "2.12.0", "2.13.0"]
     page.click("#expand-all")
     rows = {
-        "shared-storage": ["pass", "pass", "pass"],
-        "grad-sum": ["pass", "pass", "fail"],
-        "default-init": ["pass", "known", "known"],
+        "shared-storage": ["as-noted", "as-noted", "as-noted", "as-noted"],
+        "grad-sum": ["as-noted", "as-noted", "as-noted", "fail"],
+        "default-init": ["normal-0.01", "normal-0.01", "kaiming-uniform", "kaiming-uniform"],
+        "two-passes": ["overwrite", "overwrite", "accumulate", "accumulate"],
     }
     for case_id, words in rows.items():
         row = case_row(page, case_id)
         assert row.is_visible()
         assert row.locator("td").all_inner_texts() == words
-    assert behaviour_row(page, "SH2").locator("td").all_inner_texts() == ["pass", "pass", "fail"]
+    # the note's outcome is marked ✓, another pinned outcome ≠ (drawn by the style sheet)
+    marks = page.evaluate("""() => Array.from(document.querySelectorAll('tr.case')).filter(
+        tr => tr.textContent.includes('two-passes'))[0].querySelectorAll('button.c').values()
+        .map(b => getComputedStyle(b, '::after').content).toArray()""")
+    assert marks == ['" ✓"', '" ✓"', '" ≠"', '" ≠"']
+    assert behaviour_row(page, "SH2").locator("td").all_inner_texts() == ["pass", "pass", "pass", "fail"]
 
 
-def test_disagreement_filter_hides_agreeing_rows(page):
+def test_disagreement_filter_shows_different_outcomes_that_all_pass(page):
     assert behaviour_row(page, "SH1").is_visible()
     page.check("#f-disagree")
     assert not behaviour_row(page, "SH1").is_visible()
     assert behaviour_row(page, "SH2").is_visible()
-    assert behaviour_row(page, "IN1").is_visible()
+    assert behaviour_row(page, "IN1").is_visible()  # every cell passes; the outcomes differ
+    assert behaviour_row(page, "AG6").is_visible()
     page.click("#expand-all")
     assert not case_row(page, "shared-storage").is_visible()
     assert case_row(page, "grad-sum").is_visible()
-    assert "Showing 2 of 3 behaviours" in page.inner_text("#f-count")
+    assert case_row(page, "two-passes").is_visible()
+    assert "Showing 3 of 4 behaviours" in page.inner_text("#f-count")
     page.uncheck("#f-disagree")
     assert behaviour_row(page, "SH1").is_visible()
     assert case_row(page, "shared-storage").is_visible()
 
 
-def test_status_topic_and_search_filters(page):
-    page.select_option("#f-status", "known")
+def test_status_topic_and_search_filters_and_nothing_matches(page):
+    page.select_option("#f-status", "fail")
     assert [behaviour_row(page, b).is_visible() for b in ("SH1", "SH2", "IN1")] == [
-        False, False, True]  # fmt: skip
+        False, True, False]  # fmt: skip
+    assert page.locator("#nothing").is_hidden()
+    page.select_option("#f-status", "timeout")  # no cell has it
+    assert page.locator("#nothing").is_visible()
+    assert "Nothing matches" in page.inner_text("#nothing")
     page.select_option("#f-status", "")
+    assert page.locator("#nothing").is_hidden()
     page.select_option("#f-topic", "sharing")
     assert not behaviour_row(page, "IN1").is_visible() and behaviour_row(page, "SH1").is_visible()
     page.select_option("#f-topic", "")
-    page.fill("#f-search", "alert(1)")  # matches the message of one cell
+    page.fill("#f-search", "alert(1)")  # matches the message of one cell (in the details)
     page.wait_for_function("document.getElementById('f-count').textContent.includes('1 of')")
     assert behaviour_row(page, "SH2").is_visible() and not behaviour_row(page, "SH1").is_visible()
+    page.fill("#f-search", "no such text anywhere")
+    page.wait_for_function("!document.getElementById('nothing').hidden")
 
 
 def test_a_cell_opens_to_its_observations_and_shows_markup_as_text(page):
     behaviour_row(page, "SH2").locator("button.tog").click()
-    cell = case_row(page, "grad-sum").locator("button.c").nth(2)
+    cell = case_row(page, "grad-sum").locator("button.c").nth(3)
     cell.click()
     assert cell.get_attribute("aria-expanded") == "true"
     panel = page.locator("tr.detail .panel")
     assert panel.is_visible()
+    panel.locator("pre.json").wait_for()
     text = panel.inner_text()
-    assert "grad-sum" in text and "torch@2.13.0" in text
+    assert "grad-sum" in text and "torch 2.13.0" in text
     assert '"marker": "obs-42"' in panel.locator("pre.json").inner_text()
-    assert "RuntimeError" in text and "the note's claim" in text
+    assert "RuntimeError" in text and CLAIM in text
     assert "gradient: expected sum of uses" in panel.locator("ul.checks").inner_text()
     assert XSS in text  # the message is shown as text...
-    assert page.evaluate("document.querySelectorAll('script').length") == 2  # ...not run
+    assert page.evaluate("document.querySelectorAll('script').length") == 3  # ...not run
     assert panel.locator("pre.snippet").inner_text().strip() == "net = Net()"
     cell.click()  # the same cell closes it
     assert page.locator("tr.detail").count() == 0
@@ -201,6 +241,7 @@ def test_keyboard_reaches_and_opens_cells(page):
     page.keyboard.press("Enter")
     assert behaviour_row(page, "SH2").locator("button.tog").get_attribute("aria-expanded") == "true"
     page.keyboard.press("ArrowDown")  # into the first cell of the case row
+    page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
     active = "document.activeElement"
@@ -232,10 +273,109 @@ def test_compressed_data_is_unpacked_by_the_page(browser, tmp_path):
         page.goto(html_path.as_uri())
         page.wait_for_selector("body[data-ready='1']")
         page.click("#expand-all")
-        case_row(page, "grad-sum").locator("button.c").nth(2).click()
-        assert "obs-42" in page.locator("tr.detail pre.json").inner_text()
+        case_row(page, "grad-sum").locator("button.c").nth(3).click()
+        assert "obs-42" in page.locator("tr.detail pre.json").inner_text()  # waits for it
     finally:
         page.close()
+
+
+def test_a_cell_whose_outcome_is_not_the_notes_says_so_in_words(page):
+    page.click("#expand-all")
+    case_row(page, "two-passes").locator("button.c").nth(3).click()
+    differs = page.locator("tr.detail dd.differs")
+    differs.wait_for()
+    assert differs.inner_text() == (
+        "the note says the second pass replaces the gradient; torch 2.13.0 does gradients add up")
+    assert "torch docs: accumulate" in page.locator("tr.detail .panel").inner_text()  # evidence
+
+
+def test_nan_and_infinities_are_shown_as_such(page):
+    page.click("#expand-all")
+    case_row(page, "two-passes").locator("button.c").nth(0).click()
+    observed = page.locator("tr.detail pre.json").inner_text()
+    assert '"mean": NaN' in observed and '"max": Infinity' in observed
+    assert '"min": -Infinity' in observed and "null" not in observed
+
+
+def test_porting_view_compares_two_picked_columns(page):
+    page.select_option("#cmp-a", label="mxnet 1.9.1")
+    assert page.locator("li.cmp-case").count() == 0  # one side picked: nothing yet
+    page.select_option("#cmp-b", label="torch 2.13.0")
+    page.wait_for_function("document.getElementById('cmp-count').textContent.includes('differ')")
+    listed = page.locator("li.cmp-case").evaluate_all("els => els.map(e => e.dataset.case)")
+    assert listed == ["grad-sum", "default-init", "two-passes"]
+    two = page.locator("li.cmp-case[data-case='two-passes']")
+    sides = two.locator(".side").all_inner_texts()
+    assert "overwrite" in sides[0] and "the second pass replaces the gradient" in sides[0]
+    assert "accumulate" in sides[1] and "gradients add up" in sides[1]
+    assert [t.strip() for t in two.locator("pre.snippet").all_inner_texts()] == [
+        "net = Net()", "y.backward(); y.backward()  # torch"]  # fmt: skip
+    assert "3 of 4 cases differ" in page.inner_text("#cmp-count")
+    page.select_option("#cmp-b", label="mxnet 1.9.1")  # a column with itself
+    page.wait_for_function("document.getElementById('cmp-count').textContent.startsWith('0 of')")
+    assert "Nothing differs" in page.inner_text("#cmp-out")
+
+
+def test_usable_at_800_px(browser, tmp_path):
+    # nine columns: wider than 800 px
+    more = [{**RUNS[-1], "framework_version": f"2.{v}.0"} for v in range(14, 19)]
+    paths, catalogue = write_inputs(tmp_path / "in", RUNS + more, CATALOGUE)
+    html = write_report(paths, str(tmp_path / "out"), catalogue)["html"]
+    page = browser.new_page(viewport={"width": 800, "height": 700})
+    try:
+        page.goto(Path(html).as_uri())
+        page.wait_for_selector("body[data-ready='1']")
+        page.click("#expand-all")
+        # the page itself does not scroll sideways; the matrix box does
+        assert page.evaluate("document.documentElement.scrollWidth") <= 800
+        wrap = "document.getElementById('matrix-wrap')"
+        assert page.evaluate(f"{wrap}.scrollWidth > {wrap}.clientWidth")
+        head = case_row(page, "two-passes").locator("th")
+        x_before = head.bounding_box()["x"]
+        page.evaluate(f"{wrap}.scrollLeft = {wrap}.scrollWidth")
+        last = case_row(page, "two-passes").locator("td").nth(8)
+        box = last.bounding_box()
+        assert box["x"] + box["width"] <= 800 + 1, box  # the last column can be reached
+        assert abs(head.bounding_box()["x"] - x_before) < 1  # the behaviour column stays
+        assert last.inner_text() == "accumulate"
+    finally:
+        page.close()
+
+
+CJK_GLYPHS = """(font) => {
+  // Each character drawn alone: a missing font gives the same empty box for every one.
+  const canvas = document.createElement('canvas');
+  canvas.width = 40; canvas.height = 40;
+  const ctx = canvas.getContext('2d', {willReadFrequently: true});
+  return Array.from('梯度累加层').map(ch => {
+    ctx.clearRect(0, 0, 40, 40);
+    ctx.font = font; ctx.fillStyle = '#000'; ctx.textBaseline = 'top';
+    ctx.fillText(ch, 4, 4);
+    const px = ctx.getImageData(0, 0, 40, 40).data;
+    let ink = 0, sig = '';
+    for (let i = 3; i < px.length; i += 4) { if (px[i] > 0) ink += 1; sig += px[i] > 127 ? '1' : '0'; }
+    return {ink: ink, sig: sig, width: ctx.measureText(ch).width};
+  });
+}"""
+
+
+def test_chinese_text_of_the_notes_renders(page):
+    page.click("#expand-all")
+    case_row(page, "grad-sum").locator("button.c").nth(0).click()
+    claim = page.locator("tr.detail blockquote.claim")
+    claim.wait_for()
+    assert claim.inner_text() == CLAIM
+    family = page.evaluate("getComputedStyle(document.querySelector('blockquote.claim')).fontFamily")
+    assert "Noto Sans CJK SC" in family  # the page names a CJK font in its stack
+    style = page.evaluate("""() => { const s = getComputedStyle(document.querySelector(
+        'blockquote.claim')); return s.fontSize + ' ' + s.fontFamily; }""")
+    glyphs = page.evaluate(CJK_GLYPHS, style)
+    assert all(g["ink"] > 20 for g in glyphs), glyphs  # something is drawn for each
+    shapes = {g["sig"] for g in glyphs}
+    assert len(shapes) == len(glyphs), "CJK characters render as identical boxes (no CJK font)"
+    box = page.evaluate("(font) => { const c = document.createElement('canvas').getContext('2d');"
+                        " c.font = font; return c.measureText('\\u{10FFFD}').width; }", style)
+    assert any(abs(g["width"] - box) > 0.5 for g in glyphs) or len(shapes) > 1
 
 
 @pytest.mark.skipif(bool(os.environ.get("CI")), reason="screenshots are for people, not CI")

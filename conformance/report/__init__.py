@@ -15,11 +15,25 @@ from conformance.report.html import render_html
 from conformance.report.markdown import render_markdown
 from conformance.report.merge import merge_runs
 from conformance.report.model import build_view
-from conformance.report.runs import ResultsError, expand_paths, load_run
+from conformance.report.runs import ResultsError, expand_paths, gc_paused, load_run
 
 REPORT_FORMAT = "conformance-report/1"
 
-__all__ = ["REPORT_FORMAT", "write_report"]
+__all__ = ["REPORT_FORMAT", "load_view", "write_report", "write_view"]
+
+
+def load_view(results_paths: list[str], catalogue_path: str | None = None):
+    """(view, merged, unreadable) for the results files or folders named."""
+    runs, unreadable = [], []
+    with gc_paused():
+        for path in expand_paths(list(results_paths)):
+            try:
+                runs.append(load_run(path))
+            except ResultsError as exc:
+                unreadable.append(exc)
+        merged = merge_runs(runs)
+        view = build_view(merged, load_catalogue(catalogue_path), unreadable)
+    return view, merged, unreadable
 
 
 def write_report(results_paths: list[str], out_dir: str, catalogue_path: str | None = None) -> dict:
@@ -28,36 +42,60 @@ def write_report(results_paths: list[str], out_dir: str, catalogue_path: str | N
     `results_paths` may name files or folders (a folder means its *.json files).
     Returns {"html": path, "json": path, "markdown": path}.
     """
-    runs, unreadable = [], []
-    for path in expand_paths(list(results_paths)):
-        try:
-            runs.append(load_run(path))
-        except ResultsError as exc:
-            unreadable.append(exc)
-    merged = merge_runs(runs)
-    view = build_view(merged, load_catalogue(catalogue_path), unreadable)
+    view, merged, unreadable = load_view(results_paths, catalogue_path)
+    return write_view(view, merged, unreadable, out_dir)
 
+
+def write_view(view, merged, unreadable, out_dir: str) -> dict:
+    """Write index.html, results.json and summary.md for a loaded view (see `load_view`)."""
     os.makedirs(out_dir, exist_ok=True)
     paths = {
         "html": os.path.join(out_dir, "index.html"),
         "json": os.path.join(out_dir, "results.json"),
         "markdown": os.path.join(out_dir, "summary.md"),
     }
-    _write_text(paths["html"], render_html(view))
-    _write_text(paths["json"], merged_json(view, merged, unreadable))
-    _write_text(paths["markdown"], render_markdown(view))
+    with gc_paused():
+        _write_text(paths["html"], render_html(view))
+        _write_text(paths["json"], merged_json(view, merged, unreadable))
+        _write_text(paths["markdown"], render_markdown(view))
     return paths
 
 
 def merged_json(view, merged, unreadable) -> str:
     """The merged results: every run as it was read (its environment included), one per column.
 
-    The runs' own JSON text is spliced in unchanged: `columns[i]` describes `runs[i]`.
+    The runs' own JSON text is spliced in unchanged (each case record carries its
+    `outcome`, `expected_outcome`, `normative_outcome`, `outcomes` and `pin`):
+    `columns[i]` describes `runs[i]`. The head adds, per column, how many cases follow the
+    notes and how many differ, and every claim a release broke.
     """
     head = {
         "format": REPORT_FORMAT,
         "generated": view.generated,
-        "columns": [{"label": c.label, "path": c.run.path} for c in merged.columns],
+        "columns": [
+            {
+                "label": c.label,
+                "path": c.run.path,
+                "framework": c.framework,
+                "version": c.version,
+                "components": c.run.components,
+                "follow_notes": v.follow,
+                "differ_from_notes": v.differ,
+            }
+            for c, v in zip(merged.columns, view.columns)
+        ],
+        "claims_broken": [
+            {
+                "case": entry.id,
+                "normative_outcome": entry.normative_label,
+                "says": entry.normative_says,
+                "framework": change.framework,
+                "holds_up_to": change.held_in,
+                "changed_in": change.changed_in,
+                "now": change.now,
+            }
+            for entry, change in view.changes
+        ],
         "mismatches": [
             {
                 "field": m.field,

@@ -1,15 +1,18 @@
-"""The Markdown summary for CI job summaries and pull requests: counts, then non-pass cells.
+"""The Markdown summary and comparison: counts, claims a release broke, where frameworks
+differ from the notes, non-pass cells; and the two-column comparison (porting view).
 
 Rule: text from results is escaped for Markdown and HTML (GitHub renders inline HTML), a
 message is one line, and the list is capped per column so the summary stays within the
-limits CI systems put on it; the cap is stated, never silent.
+limits CI systems put on it; the cap is stated, never silent. Snippets go in fenced
+blocks whose fence is longer than any backtick run inside them.
 """
 
 from __future__ import annotations
 
 import re
 
-from conformance.report.model import PROBLEMS, SEVERITY, ReportView
+from conformance.report.compare import differences, evidence_text
+from conformance.report.model import PROBLEMS, SEVERITY, ReportView, outcome_says
 
 MAX_CELLS_PER_COLUMN = 200
 MAX_MESSAGE = 180
@@ -36,6 +39,8 @@ def render_markdown(view: ReportView) -> str:
     if not view.columns:
         return "\n".join(out) + "\n"
     out += _counts_table(view)
+    out += _claims_broken(view)
+    out += _notes_differ(view)
     out += ["", "## Cells that are not pass", ""]
     any_listed = False
     for ci, column in enumerate(view.columns):
@@ -51,14 +56,14 @@ def render_markdown(view: ReportView) -> str:
         rows.sort(key=lambda item: rank[item[1]["status"]])
         problems = sum(1 for _, r in rows if r["status"] in PROBLEMS)
         out += [f"### {md_text(column.label)} — {len(rows)} not pass, {problems} problems", ""]
-        out += ["| case | status | message |", "|---|---|---|"]
+        out += ["| case | status | outcome | message |", "|---|---|---|---|"]
         for entry, result in rows[:MAX_CELLS_PER_COLUMN]:
             message = result["message"]
             if result["status"] == "known" and result.get("known_reason"):
                 message = result["known_reason"] if not message else message
             out.append(
                 f"| `{entry.id.replace('`', '')}` | {result['status']} | "
-                f"{md_text(_shorten(message))} |"
+                f"{md_text(result['outcome'] or '')} | {md_text(_shorten(message))} |"
             )
         if len(rows) > MAX_CELLS_PER_COLUMN:
             out.append(f"| … | | {len(rows) - MAX_CELLS_PER_COLUMN} more: see results.json |")
@@ -77,10 +82,122 @@ def _counts_table(view: ReportView) -> list[str]:
             lines.append(
                 f"| {status} | " + " | ".join(str(c.counts[status]) for c in view.columns) + " |"
             )
+    if any(c.follow or c.differ for c in view.columns):
+        lines.append(
+            "| follows the notes | " + " | ".join(str(c.follow) for c in view.columns) + " |"
+        )
+        lines.append(
+            "| differs from the notes | " + " | ".join(str(c.differ) for c in view.columns) + " |"
+        )
     if any(c.missing for c in view.columns):
         lines.append("| not run | " + " | ".join(str(c.missing) for c in view.columns) + " |")
     lines.append("| **total** | " + " | ".join(f"**{c.total}**" for c in view.columns) + " |")
     return lines
+
+
+def _claims_broken(view: ReportView) -> list[str]:
+    if not view.changes:
+        return []
+    out = ["", "## Claims of the notes that a release broke", ""]
+    out += ["| case | the note says | holds up to | changed in | now |", "|---|---|---|---|---|"]
+    for entry, change in view.changes:
+        now = change.now + (f": {change.now_says}" if change.now_says else "")
+        out.append(
+            f"| `{entry.id.replace('`', '')}` | {md_text(_shorten(entry.normative_says))} | "
+            f"{md_text(change.held_in)} | {md_text(change.changed_in)} | "
+            f"{md_text(_shorten(now))} |"
+        )
+    return out
+
+
+def _notes_differ(view: ReportView) -> list[str]:
+    """Per column: the cases where an outcome other than the note's held, in words."""
+    out = []
+    for ci, column in enumerate(view.columns):
+        rows = [e for e in view.cases if e.normative[ci] is False]
+        if not rows:
+            continue
+        if not out:
+            out = ["", "## Where a framework does not do what the notes say", ""]
+        out += [f"### {md_text(column.label)} — {len(rows)} cases", ""]
+        for entry in rows[:MAX_CELLS_PER_COLUMN]:
+            result = entry.results[ci]
+            line = note_vs_framework(entry, ci, column.label)
+            evidence = evidence_text(result["pin"])
+            status = "" if result["status"] == "pass" else f" **{result['status']}**"
+            out.append(
+                f"- `{entry.id.replace('`', '')}`{status}: {md_text(line)}"
+                + (f" — {md_text(evidence)}" if evidence else "")
+            )
+        if len(rows) > MAX_CELLS_PER_COLUMN:
+            out.append(f"- … {len(rows) - MAX_CELLS_PER_COLUMN} more: see results.json")
+        out.append("")
+    return out
+
+
+def note_vs_framework(entry, ci: int, label: str) -> str:
+    """ "the note says X; torch 2.13.0 does Y" for a cell whose outcome is not the note's."""
+    result = entry.results[ci]
+    held = result["outcome"]
+    says = outcome_says(result, held) or held
+    note = entry.normative_says or entry.normative_label or "?"
+    return f"the note says {note}; {label} does {says}"
+
+
+def render_compare(view: ReportView, a: int, b: int) -> str:
+    """Markdown listing every case whose outcome (or status) differs between columns a and b."""
+    left, right = view.columns[a], view.columns[b]
+    diffs = differences(view, a, b)
+    out = [f"# {md_text(left.label)} → {md_text(right.label)}", ""]
+    out.append(
+        f"{len(diffs)} of {len(view.cases)} cases differ in outcome or status "
+        f"(generated {view.generated})."
+    )
+    out.append("")
+    for banner in view.banners:
+        out.append(f"> **{banner.kind}:** {md_text(banner.text)}")
+        out.append("")
+    for d in diffs:
+        entry = d.entry
+        behaviours = ", ".join(entry.behaviours)
+        out.append(f"## `{entry.id.replace('`', '')}` — {md_text(entry.title)}")
+        out.append("")
+        if behaviours:
+            out.append(f"Behaviours: {md_text(behaviours)}")
+        claim = entry.source.get("claim")
+        if claim:
+            where = " ".join(
+                str(x) for x in (entry.source.get("note"), entry.source.get("section")) if x
+            )
+            out.append(f"The note ({md_text(where)}) says: {md_text(claim)}")
+        if entry.normative_says:
+            out.append(f"The notes' outcome: **{md_text(entry.normative_label)}** — "
+                       f"{md_text(entry.normative_says)}")
+        out.append("")
+        out += ["| | " + md_text(left.label) + " | " + md_text(right.label) + " |", "|---|---|---|"]
+        out.append(f"| outcome | **{md_text(d.a.label)}**{_mark(d.a)} | "
+                   f"**{md_text(d.b.label)}**{_mark(d.b)} |")
+        out.append(f"| status | {d.a.status} | {d.b.status} |")
+        out.append(f"| what it does | {md_text(_shorten(d.a.says))} | {md_text(_shorten(d.b.says))} |")
+        if d.a.evidence or d.b.evidence:
+            out.append(f"| evidence | {md_text(d.a.evidence)} | {md_text(d.b.evidence)} |")
+        out.append("")
+        for column, s in ((left, d.a), (right, d.b)):
+            if s.snippet:
+                out += [f"{md_text(column.label)}:", "", *_fenced(s.snippet), ""]
+    if not diffs:
+        out += ["Every case has the same outcome and status in both columns.", ""]
+    return "\n".join(out)
+
+
+def _mark(s) -> str:
+    return " (as the notes say)" if s.normative else (" (not as the notes say)" if s.normative is False else "")
+
+
+def _fenced(code: str) -> list[str]:
+    longest = max((len(m) for m in re.findall(r"`+", code)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + "python", code.rstrip("\n"), fence]
 
 
 def _shorten(text: str) -> str:

@@ -1,8 +1,10 @@
-"""Merging runs into columns: one run per column, labelled framework@version, never mixed.
+"""Merging runs into columns: one run per column, grouped by framework, ordered by version.
 
 Rule: results produced from different specs or kit versions are not silently compared;
 `merge_runs` records every such disagreement as a `Mismatch` naming the columns, and
-two runs with the same framework@version stay two columns with distinct labels.
+two runs with the same label stay two columns with distinct labels. A column's label is
+the run's own `column` ("tensorflow 2.21.0 · keras 3.15.1"), else "framework version"
+with its components; runs of one framework sort by version (PEP 440), then components.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ CHECKED_FIELDS = ("spec_digest", "kit_version")
 
 @dataclass(frozen=True)
 class Column:
-    label: str  # framework@version, with the platform or #n added when needed
+    label: str  # the run's label, with the platform or #n added when two runs share one
     run: Run
 
     @property
@@ -78,11 +80,12 @@ def version_key(version: str):
 
 
 def _column_sort_key(run: Run):
-    return (run.framework != "reference", run.framework, version_key(run.version), run.path)
+    parts = tuple((name, version_key(v)) for name, v in sorted(run.components.items()))
+    return (run.framework != "reference", run.framework, version_key(run.version), parts, run.path)
 
 
 def _labels(runs: list[Run]) -> list[str]:
-    """framework@version; on a clash add the platform, then #n, so no two columns share a label."""
+    """The runs' labels; on a clash add the platform, then #n, so no two columns share one."""
     counts = Counter(run.label for run in runs)
     labels = []
     for run in runs:

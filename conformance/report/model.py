@@ -3,6 +3,10 @@
 Rule: every decision about what the matrix shows — row grouping, roll-up status,
 disagreement, per-column counts, banners — is made here, once; the HTML and Markdown
 renderers only format what they are given (coverage.py's html.py does the same).
+A cell is its outcome: the label of the outcome that held (else the status), coloured by
+status; columns disagree when their labels or their statuses differ. Where the note's
+(normative) outcome held on an older column of a framework and another one holds on a
+newer column, the case says "holds up to X, changed in Y".
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from datetime import UTC, datetime
 
 from conformance.report.catalogue import Catalogue
 from conformance.report.merge import Merged
-from conformance.report.runs import STATUSES, ResultsError
+from conformance.report.runs import LEGACY_STATUSES, STATUSES, ResultsError, cell_label
 
 MISSING = "missing"  # the column has no result for this case
 SEVERITY = (
@@ -21,7 +25,7 @@ SEVERITY = (
     "timeout",
     "error",
     "fail",
-    "known",
+    "known",  # legacy: runs written before outcomes
     "unsupported",
     "skip",
     "pass",
@@ -44,7 +48,32 @@ class CaseEntry:
     source: dict
     results: list[dict | None]  # per column, the case as the run wrote it
     statuses: list[str] = field(default_factory=list)  # per column; MISSING where absent
+    labels: list[str] = field(default_factory=list)  # per column: outcome label, else status
+    # per column: True = the note's outcome held, False = another outcome held, None = neither
+    normative: list[bool | None] = field(default_factory=list)
     disagree: bool = False
+    normative_label: str | None = None
+    normative_says: str = ""
+    changes: list[ClaimChange] = field(default_factory=list)
+
+    @property
+    def change_text(self) -> str:
+        return "; ".join(c.text for c in self.changes)
+
+
+@dataclass
+class ClaimChange:
+    """A note's claim that held on an older column of a framework and not on a newer one."""
+
+    framework: str
+    held_in: str  # label of the last column (in version order) where the claim held
+    changed_in: str  # label of the first later column where another outcome holds
+    now: str  # what the newer column shows (outcome label or status)
+    now_says: str
+
+    @property
+    def text(self) -> str:
+        return f"holds up to {self.held_in}, changed in {self.changed_in}"
 
 
 @dataclass
@@ -57,6 +86,7 @@ class BehaviourRow:
     cases: list[CaseEntry] = field(default_factory=list)
     rollup: list[str] = field(default_factory=list)  # worst status per column
     rollup_titles: list[str] = field(default_factory=list)  # "pass 2 · fail 1" per column
+    rollup_differ: list[bool] = field(default_factory=list)  # a case holds a non-note outcome
     disagree: bool = False
 
 
@@ -79,6 +109,10 @@ class ColumnView:
     environment: dict
     counts: dict[str, int]  # per status, every status present (zeros included)
     total: int
+    follow: int  # cases where the note's (normative) outcome held
+    differ: int  # cases where another outcome held (pinned: pass; unpinned: fail)
+    head: str  # the header text under the framework's name: "2.21.0 · keras 3.15.1"
+    components: dict
     missing: int  # case ids other columns ran and this one did not
     import_error: str | None
 
@@ -98,6 +132,7 @@ class ReportView:
     cases: list[CaseEntry]
     banners: list[Banner]
     statuses: tuple[str, ...] = STATUSES
+    changes: list[tuple[CaseEntry, ClaimChange]] = field(default_factory=list)
 
     @property
     def behaviour_count(self) -> int:
@@ -110,9 +145,24 @@ def worst(statuses) -> str:
     return min(present, key=_RANK.__getitem__) if present else MISSING
 
 
-def disagrees(statuses) -> bool:
-    """Columns disagree when the statuses they report (absent ones aside) are not all equal."""
-    return len({s for s in statuses if s != MISSING}) > 1
+def disagrees(statuses, labels=None) -> bool:
+    """Columns disagree when their statuses, or the outcomes that held (labels), differ
+    (absent cells aside): two passes with different outcomes disagree."""
+    if len({s for s in statuses if s != MISSING}) > 1:
+        return True
+    if labels is None:
+        return False
+    return len({lab for lab, s in zip(labels, statuses) if s != MISSING}) > 1
+
+
+def outcome_says(result: dict | None, label: str | None) -> str:
+    """The one-line text of outcome `label` as the case record lists it ("" if unknown)."""
+    if result is None or not label:
+        return ""
+    for item in result["outcomes"]:
+        if isinstance(item, dict) and item.get("label") == label:
+            return str(item.get("says") or "")
+    return ""
 
 
 def build_view(
@@ -123,7 +173,9 @@ def build_view(
 ) -> ReportView:
     columns = merged.columns
     cases = _case_entries(merged)
+    _claim_changes(cases, columns)
     rows = _behaviour_rows(cases, catalogue, len(columns))
+    legacy = any(c.run.legacy for c in columns)
     return ReportView(
         generated=generated or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         columns=[_column_view(i, column, cases) for i, column in enumerate(columns)],
@@ -131,6 +183,8 @@ def build_view(
         topics=_topic_groups(rows, catalogue),
         cases=cases,
         banners=_banners(merged, catalogue, unreadable),
+        statuses=STATUSES + (LEGACY_STATUSES if legacy else ()),
+        changes=[(entry, change) for entry in cases for change in entry.changes],
     )
 
 
@@ -154,8 +208,59 @@ def _case_entries(merged: Merged) -> list[CaseEntry]:
             entry.results[ci] = case
     for entry in entries.values():
         entry.statuses = [r["status"] if r else MISSING for r in entry.results]
-        entry.disagree = disagrees(entry.statuses)
+        entry.labels = [cell_label(r) if r else MISSING for r in entry.results]
+        entry.normative = [_follows(r) for r in entry.results]
+        entry.disagree = disagrees(entry.statuses, entry.labels)
+        for r in entry.results:
+            if r is not None and r["normative_outcome"]:
+                entry.normative_label = r["normative_outcome"]
+                entry.normative_says = outcome_says(r, r["normative_outcome"])
+                if entry.normative_says:
+                    break
     return list(entries.values())
+
+
+def _follows(result: dict | None) -> bool | None:
+    if result is None or not result["outcome"] or not result["normative_outcome"]:
+        return None
+    return result["outcome"] == result["normative_outcome"]
+
+
+# Statuses that say something about the claim on a newer column (skip/error/crash/timeout do not).
+_CHANGED_STATUSES = ("pass", "fail", "unsupported")
+
+
+def _claim_changes(cases: list[CaseEntry], columns) -> None:
+    """Fill `entry.changes`: per framework with 2+ columns (in version order), the first
+    column where the note's outcome no longer holds after a column where it held."""
+    by_framework: dict[str, list[int]] = {}
+    for ci, column in enumerate(columns):
+        by_framework.setdefault(column.framework, []).append(ci)
+    series = [idx for idx in by_framework.values() if len(idx) > 1]
+    if not series:
+        return
+    for entry in cases:
+        for idx in series:
+            held_at = None
+            for ci in idx:
+                flag = entry.normative[ci]
+                if flag:
+                    held_at = ci
+                    continue
+                result = entry.results[ci]
+                if held_at is None or result is None or result["status"] not in _CHANGED_STATUSES:
+                    continue
+                if flag is False or result["status"] != "pass":
+                    entry.changes.append(
+                        ClaimChange(
+                            framework=columns[ci].framework,
+                            held_in=columns[held_at].label,
+                            changed_in=columns[ci].label,
+                            now=entry.labels[ci],
+                            now_says=outcome_says(result, result["outcome"]) or result["message"],
+                        )
+                    )
+                    break
 
 
 def _behaviour_rows(cases: list[CaseEntry], catalogue: Catalogue, n: int) -> list[BehaviourRow]:
@@ -175,9 +280,12 @@ def _behaviour_rows(cases: list[CaseEntry], catalogue: Catalogue, n: int) -> lis
             column = [c.statuses[ci] for c in row.cases]
             row.rollup.append(worst(column))
             counts = Counter(column)
-            row.rollup_titles.append(
-                " · ".join(f"{_word(s)} {counts[s]}" for s in (*SEVERITY, MISSING) if counts[s])
-            )
+            differ = sum(1 for c in row.cases if c.normative[ci] is False)
+            title = " · ".join(f"{_word(s)} {counts[s]}" for s in (*SEVERITY, MISSING) if counts[s])
+            if differ:
+                title += f" · {differ} not as the notes say"
+            row.rollup_titles.append(title)
+            row.rollup_differ.append(bool(differ))
         row.disagree = any(c.disagree for c in row.cases)
     return list(rows.values())
 
@@ -194,14 +302,26 @@ def _topic_groups(rows: list[BehaviourRow], catalogue: Catalogue) -> list[TopicG
 def _column_view(ci: int, column, cases: list[CaseEntry]) -> ColumnView:
     run = column.run
     counts = Counter(case["status"] for case in run.cases)
+    follow = differ = 0
+    for case in run.cases:
+        flag = _follows(case)
+        follow += flag is True
+        differ += flag is False
+    label = column.label
+    prefix = run.framework + " "
+    head = label[len(prefix) :] if label.startswith(prefix) else label
     return ColumnView(
-        label=column.label,
+        label=label,
         framework=run.framework,
         version=run.version,
         path=run.path,
         environment=run.environment(),
-        counts={s: counts.get(s, 0) for s in STATUSES},
+        counts={s: counts.get(s, 0) for s in STATUSES + LEGACY_STATUSES},
         total=len(run.cases),
+        follow=follow,
+        differ=differ,
+        head=head,
+        components=run.components,
         missing=sum(1 for entry in cases if entry.results[ci] is None),
         import_error=run.import_error,
     )
@@ -231,6 +351,14 @@ def _banners(merged: Merged, catalogue: Catalogue, unreadable) -> list[Banner]:
             banners.append(Banner("import", text))
         elif not column.run.cases:
             banners.append(Banner("import", f"{column.label}: the run holds no cases."))
+        if column.run.legacy:
+            banners.append(
+                Banner(
+                    "import",
+                    f"{column.label}: an old results format ({column.run.legacy} cases with "
+                    "status 'known', which this kit no longer writes); rerun it to see outcomes.",
+                )
+            )
         if column.run.data.get("interrupted"):
             banners.append(
                 Banner("import", f"{column.label}: the run was interrupted; it is partial.")

@@ -2,6 +2,9 @@
 
 Rule: deterministic (seeded) and plainly fake — the cases look like the kit's output so
 the page can be judged and timed, but nothing here is a measurement of any framework.
+Records carry the outcome fields (`outcome`, `expected_outcome`, `normative_outcome`,
+`outcomes`, `pin`, per-outcome `checks`): some cases have two or three outcomes, each
+framework pinned to one of them (a few pins change with the version).
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ DEMO_BEHAVIOURS = [
         "Loading into a model of another architecture is a clear error.",
     ),
     ("AG3", "autograd", "A second backward without retain_graph fails; with it, it works."),
+    ("AG6", "autograd", "A second backward pass overwrites the gradient."),
     ("DV4", "devices", "An operation on tensors on two different devices fails."),
 ]
 DEMO_COLUMNS = [
@@ -58,8 +62,7 @@ DEMO_COLUMNS = [
     ("mxnet", "1.9.1"),
 ]
 STATUS_WEIGHTS = {
-    "pass": 70,
-    "known": 10,
+    "pass": 80,
     "unsupported": 6,
     "skip": 3,
     "fail": 6,
@@ -68,6 +71,20 @@ STATUS_WEIGHTS = {
     "timeout": 1,
 }
 ERRORS = ["ValueError", "RuntimeError", "TypeError", "AttributeError", "MXNetError"]
+AS_NOTED = ("as-noted", "as the note states")
+# Alternative behaviours (label, says); the first of each set is the note's (normative) one.
+OUTCOME_SETS = [
+    [("overwrite", "the second pass replaces the gradient: x.grad == 3"),
+     ("accumulate", "gradients add up: x.grad == 4x + 3")],
+    [("normal-0.01", "weights drawn from N(0, 0.01²), biases zero"),
+     ("kaiming-uniform", "weights and biases uniform in ±1/√fan_in"),
+     ("glorot-uniform", "weights Glorot-uniform, biases zero")],
+    [("clear-error", "a clear error names the mismatch"),
+     ("silent", "it runs and returns values of another shape")],
+]  # fmt: skip
+# Demo behaviours whose cases have several outcomes, and which set they use.
+DEMO_OUTCOMES = {"AG6": 0, "IN1": 1, "IO3": 2, "DI5": 2}
+DEMO_CLAIM = "第二隐藏层和第三隐藏层的梯度都会被累加在shared.params.grad()里"
 
 
 def synthetic_catalogue(n_behaviours: int | None = None) -> dict:
@@ -103,11 +120,17 @@ def synthetic_results(
     cases = []
     for i in range(n_cases):
         behaviour = catalogue[i % len(catalogue)] if i < len(catalogue) else rng.choice(catalogue)
+        if n_behaviours is None:
+            set_index = DEMO_OUTCOMES.get(behaviour["id"])
+        else:
+            set_index = rng.randrange(len(OUTCOME_SETS)) if rng.random() < 0.3 else None
         cases.append(
             {
                 "id": f"{behaviour['topic'].replace(' ', '-')}-{behaviour['id'].lower()}-{i:05d}",
                 "behaviour": behaviour,
                 "fate": rng.random(),  # cases with a high fate disagree between frameworks
+                "outcomes": OUTCOME_SETS[set_index] if set_index is not None else [AS_NOTED],
+                "by_version": rng.random() < 0.25,  # its pin may change between versions
             }
         )
     agree = 0.6 if n_behaviours else 0.35  # share of cases every framework passes
@@ -122,17 +145,18 @@ def _run(framework: str, version: str, cases: list[dict], rng: random.Random, ag
     weights = list(STATUS_WEIGHTS.values())
     out = []
     for case in cases:
-        behaviour = case["behaviour"]
         if framework == "reference" or case["fate"] < agree:
             status = "pass"
         else:
             status = rng.choices(statuses, weights)[0]
-        out.append(_case(framework, case["id"], behaviour, status, rng))
+        out.append(_case(framework, version, case, status, rng))
     return {
         "format": FORMAT,
         "kit_version": "0.1.0",
         "framework": framework,
         "framework_version": version,
+        "components": {},
+        "column": f"{framework} {version}",
         "python": "3.11.7",
         "platform": "Linux-x86_64",
         "devices": {"default": "cpu", "second": None},
@@ -144,7 +168,17 @@ def _run(framework: str, version: str, cases: list[dict], rng: random.Random, ag
     }
 
 
-def _case(framework: str, case_id: str, behaviour: dict, status: str, rng: random.Random) -> dict:
+def _pinned(framework: str, version: str, case: dict) -> int:
+    """Which outcome a framework is pinned to (0 = the note's); fixed per case and framework,
+    or per version for the cases whose behaviour changes between releases."""
+    if framework == "reference" or len(case["outcomes"]) == 1:
+        return 0
+    key = f"{case['id']}/{framework}" + (f"/{version}" if case["by_version"] else "")
+    return random.Random(key).randrange(len(case["outcomes"]))
+
+
+def _case(framework: str, version: str, case: dict, status: str, rng: random.Random) -> dict:
+    behaviour, case_id = case["behaviour"], case["id"]
     observations = {
         "shapes": {"0.weight": [256, 20], "0.bias": [256], "1.weight": [10, 256]},
         "native_names": {
@@ -180,8 +214,34 @@ def _case(framework: str, case_id: str, behaviour: dict, status: str, rng: rando
         message = f"{framework} has no deferred shape for this layer; it builds on first call"
     elif status == "skip":
         message = "needs a second device; this machine has one"
-    elif status == "known":
-        message = "the recorded divergence was observed"
+
+    labels = case["outcomes"]
+    pinned = _pinned(framework, version, case)
+    held: int | None = None
+    if status == "pass":
+        held = pinned
+    elif status == "fail" and len(labels) > 1 and rng.random() < 0.5:
+        held = (pinned + 1) % len(labels)  # moved to another outcome
+        message = f"moved: {labels[pinned][0]} -> {labels[held][0]}"
+    outcomes, checks = [], []
+    for n, (label, says) in enumerate(labels):
+        ok = None if status not in ("pass", "fail") else (n == held)
+        check = f"values of x.grad match '{label}'"
+        failed = [] if ok in (True, None) else [check + f": observed {rng.random():.3f}"]
+        outcomes.append(
+            {"label": label, "says": says, "normative": n == 0, "held": ok, "failed": failed}
+        )
+        if ok is not None:
+            checks.append({"ok": ok, "check": check, "outcome": label})
+    pin = None
+    if pinned or (len(labels) > 1 and framework != "reference"):
+        pin = {
+            "outcome": labels[pinned][0],
+            "versions": ">=1.0",
+            "evidence": {"doc": f"{framework} documentation: {labels[pinned][1]}"}
+            if pinned == 0
+            else {"observed": labels[pinned][1], "note_says": labels[0][1]},
+        }
     return {
         "id": case_id,
         "file": f"specs/{behaviour['topic'].replace(' ', '_')}.yaml",
@@ -190,17 +250,14 @@ def _case(framework: str, case_id: str, behaviour: dict, status: str, rng: rando
         "behaviours": [behaviour["id"]],
         "status": status,
         "message": message,
+        "outcome": labels[held][0] if held is not None else None,
+        "expected_outcome": labels[pinned][0],
+        "normative_outcome": labels[0][0],
+        "outcomes": outcomes,
+        "pin": pin,
         "observations": observations,
         "duration_s": round(rng.uniform(0.001, 0.2), 4),
-        "source": {
-            "note": "000_a174af33e3c9ad3d.txt",
-            "section": "4.2.4",
-            "claim": "第二隐藏层和第三隐藏层的梯度都会被累加在shared.params.grad()里",
-        },
-        "known_reason": (
-            "MXNet keeps the values and prints a warning" if status == "known" else None
-        ),
-        "doc": f"{framework} documentation for Dense/Linear" if framework != "reference" else None,
-        "note_says": None,
+        "source": {"note": "000_a174af33e3c9ad3d.txt", "section": "4.2.4", "claim": DEMO_CLAIM},
+        "checks": checks,
         "snippet": f"# {framework}: {case_id}\nnet = build_model()\nnet.initialize()\nout = net(x)\n",
     }

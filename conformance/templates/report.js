@@ -3,31 +3,68 @@
 (function () {
   "use strict";
 
-  // The data element holds JSON, or gzip+base64 JSON when the report is large.
-  function loadData() {
-    var node = document.getElementById("report-data");
+  // Two data elements: the matrix essentials (plain JSON, read now) and the cell details
+  // (JSON, or gzip+base64 JSON when the report is large), decoded the first time they are needed.
+  function readJson(id) { return JSON.parse(document.getElementById(id).textContent); }
+  var detailsPromise = null;
+  function loadDetails() {
+    if (detailsPromise) return detailsPromise;
+    var node = document.getElementById("report-details");
     if (node.getAttribute("data-encoding") !== "gzip-base64") {
-      return Promise.resolve(JSON.parse(node.textContent));
+      detailsPromise = Promise.resolve().then(function () { return JSON.parse(node.textContent); });
+    } else {
+      detailsPromise = Promise.resolve().then(function () {
+        var binary = atob(node.textContent.trim());
+        var bytes = new Uint8Array(binary.length);
+        for (var k = 0; k < binary.length; k++) bytes[k] = binary.charCodeAt(k);
+        var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+        return new Response(stream).text().then(JSON.parse);
+      });
     }
-    var binary = atob(node.textContent.trim());
-    var bytes = new Uint8Array(binary.length);
-    for (var k = 0; k < binary.length; k++) bytes[k] = binary.charCodeAt(k);
-    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-    return new Response(stream).text().then(JSON.parse);
+    detailsPromise.catch(function (err) {
+      var note = document.createElement("div");
+      note.className = "banner banner-unreadable";
+      note.setAttribute("role", "alert");
+      note.textContent = "This browser could not unpack the cell details (" + err + "); " +
+        "the matrix still shows every outcome. results.json holds the details.";
+      document.querySelector(".controls").before(note);
+    });
+    return detailsPromise;
   }
 
-  loadData().then(start, function (err) {
-    var note = document.createElement("div");
-    note.className = "banner banner-unreadable";
-    note.setAttribute("role", "alert");
-    note.textContent = "This browser could not unpack the cell details (" + err + "); " +
-      "the matrix still shows every status. results.json holds the details.";
-    document.querySelector(".controls").before(note);
-  });
+  start(readJson("report-data"));
 
   function start(data) {
+    // data.cells[case][column]: 0 (not run) or [status index, label index, flag];
+    // flag 1 = the note's outcome held, 2 = another outcome held, 0 = neither.
+    // data.cases[case]: [id, title, file, topic, behaviours, note, section, claim,
+    //                    normative label, normative text, "holds up to X, changed in Y"].
+    // details.cells[case][column]: 0 or a list in data.detailFields order.
     var F = {};
-    data.cellFields.forEach(function (name, i) { F[name] = i; });
+    data.detailFields.forEach(function (name, i) { F[name] = i; });
+    var details = null;  // set once loadDetails() has resolved
+    function withDetails(then) {
+      if (details) { then(details); return; }
+      loadDetails().then(function (d) { details = d; then(d); });
+    }
+    function statusOf(i, col) { var c = data.cells[i][col]; return c ? data.statuses[c[0]] : "not run"; }
+    function labelOf(i, col) { var c = data.cells[i][col]; return c ? data.labels[c[1]] : "not run"; }
+    function flagOf(i, col) { var c = data.cells[i][col]; return c ? c[2] : 0; }
+    function saysOf(outcomes, label) {
+      var found = (outcomes || []).filter(function (o) { return o && o.label === label; })[0];
+      return found ? found.says || "" : "";
+    }
+    function evidenceText(pin) {
+      if (!pin || typeof pin !== "object" || !pin.evidence) return "";
+      var ev = pin.evidence, parts = [];
+      if (ev.doc) parts.push("doc: " + ev.doc);
+      if (ev.observed) parts.push("observed: " + ev.observed);
+      if (ev.note_says) parts.push("note says: " + ev.note_says);
+      var ranges = ["versions", "keras"].filter(function (k) { return pin[k]; })
+        .map(function (k) { return k + " " + pin[k]; });
+      if (ranges.length) parts.push("pinned for " + ranges.join(", "));
+      return parts.join("; ");
+    }
     var PROBLEMS = ["fail", "error", "crash", "timeout"];
     var table = document.getElementById("matrix");
     var ncol = data.columns.length;
@@ -68,8 +105,13 @@
 
     // -- cell details -------------------------------------------------------------------------
     // JSON with two-space indents, but short lists and objects of plain values on one line.
+    var NON_FINITE = { "NaN": 1, "Infinity": 1, "-Infinity": 1 };
+    function scalar(v) {
+      // JSON has no NaN or infinities; results carry them as strings, shown here bare.
+      return typeof v === "string" && NON_FINITE[v] ? v : JSON.stringify(v);
+    }
     function pretty(value, indent) {
-      if (value === null || typeof value !== "object") return JSON.stringify(value);
+      if (value === null || typeof value !== "object") return scalar(value);
       var inner = indent + "  ";
       var isList = Array.isArray(value);
       var keys = isList ? null : Object.keys(value);
@@ -77,7 +119,7 @@
       if (!items.length) return isList ? "[]" : "{}";
       var flat = items.every(function (v) { return v === null || typeof v !== "object"; });
       var parts = items.map(function (v, n) {
-        var text = flat ? JSON.stringify(v) : pretty(v, inner);
+        var text = flat ? scalar(v) : pretty(v, inner);
         return isList ? text : JSON.stringify(keys[n]) + ": " + text;
       });
       var oneLine = (isList ? "[" : "{") + parts.join(", ") + (isList ? "]" : "}");
@@ -117,9 +159,8 @@
 
     function renderDetail(i, col) {
       var kase = data.cases[i];
-      var cell = data.cells[i][col];
       var column = data.columns[col];
-      var status = cell[F.status];
+      var status = statusOf(i, col);
       var tr = el("tr", "detail");
       tr.setAttribute("data-col", String(col));
       var td = el("td");
@@ -131,19 +172,44 @@
       var head = el("h3");
       head.appendChild(el("span", "cid", kase[0]));
       head.appendChild(el("span", null, "on " + column.label));
-      head.appendChild(el("span", "badge s-" + status, status));
+      head.appendChild(el("span", "badge s-" + status, labelOf(i, col)));
       var close = el("button", "close", "Close");
       close.type = "button";
       close.addEventListener("click", function () { closeDetail(tr, true); });
       head.appendChild(close);
       panel.appendChild(head);
+      var body = el("div", "body", "Loading the details…");
+      panel.appendChild(body);
+      td.appendChild(panel);
+      tr.appendChild(td);
+      withDetails(function (d) { fillDetail(body, i, col, d.cells[i][col], d.snippets); });
+      return tr;
+    }
 
+    function fillDetail(body, i, col, cell, snippets) {
+      var kase = data.cases[i];
+      var column = data.columns[col];
+      body.textContent = "";
+      var flag = flagOf(i, col);
+      var held = data.cells[i][col] ? (cell[F.outcomes] || []).filter(function (o) { return o && o.held; }) : [];
+      var label = labelOf(i, col);
       var dl = el("dl");
       addRow(dl, "Case", kase[1]);
+      if (flag === 2 && kase[9]) {
+        dl.appendChild(el("dt", null, "Not as the notes say"));
+        dl.appendChild(el("dd", "differs", "the note says " + kase[9] + "; " + column.label + " does " +
+          (saysOf(cell[F.outcomes], label) || label)));
+      }
+      var heldText = held.length ? held.map(function (o) { return o.label + (o.says ? ": " + o.says : ""); }).join(" · ") :
+        (cell[F.outcomes] && cell[F.outcomes].length ? "none of the outcomes held" : "");
+      addRow(dl, "Outcome", heldText);
+      if (kase[8]) addRow(dl, "The notes' outcome", kase[8] + (kase[9] ? ": " + kase[9] : ""));
+      if (cell[F.expected_outcome] && cell[F.expected_outcome] !== kase[8]) {
+        addRow(dl, "Pinned outcome", cell[F.expected_outcome]);
+      }
+      addRow(dl, "Evidence", evidenceText(cell[F.pin]));
       addRow(dl, "Message", cell[F.message]);
-      addRow(dl, "Known divergence", cell[F.known_reason]);
-      addRow(dl, "Framework docs", cell[F.doc]);
-      addRow(dl, "The note says", cell[F.note_says]);
+      addRow(dl, "Across versions", kase[10]);
       if (kase[7]) {
         dl.appendChild(el("dt", null, "Note's claim"));
         var claim = el("dd");
@@ -156,28 +222,45 @@
       addRow(dl, "Behaviours", (kase[4] || []).join(", "));
       var duration = cell[F.duration_s];
       addRow(dl, "Duration", typeof duration === "number" ? duration.toFixed(3) + " s" : "");
-      panel.appendChild(dl);
+      body.appendChild(dl);
 
+      var outcomes = cell[F.outcomes] || [];
+      if (outcomes.length > 1) {
+        body.appendChild(el("h4", null, "Outcomes"));
+        var olist = el("ul", "outcomes");
+        outcomes.forEach(function (o) {
+          if (!o || typeof o !== "object") return;
+          var item = el("li", o.held === true ? "ok" : o.held === false ? "bad" : null);
+          item.appendChild(el("span", "mark", o.held === true ? "✓ held" : o.held === false ? "✗ not held" : "•"));
+          var text = o.label + (o.normative ? " (the notes)" : "") + (o.says ? ": " + o.says : "");
+          item.appendChild(document.createTextNode(" " + text));
+          olist.appendChild(item);
+        });
+        body.appendChild(olist);
+      }
       var checks = cell[F.checks] || [];
       if (checks.length) {
-        panel.appendChild(el("h4", null, "Checks"));
+        body.appendChild(el("h4", null, "Checks"));
         var list = el("ul", "checks");
         checks.forEach(function (check) {
           var ok = check && typeof check === "object" ? check.ok : null;
           var text = check && typeof check === "object" ? check.check : check;
+          var tag = check && typeof check === "object" && check.outcome ? "[" + check.outcome + "] " : "";
           var item = el("li", ok === true ? "ok" : ok === false ? "bad" : null);
           item.appendChild(el("span", "mark", ok === true ? "✓ held" : ok === false ? "✗ failed" : "•"));
-          item.appendChild(document.createTextNode(" " + String(text)));
+          item.appendChild(document.createTextNode(" " + tag + String(text)));
           list.appendChild(item);
         });
-        panel.appendChild(list);
+        body.appendChild(list);
       }
-      panel.appendChild(el("h4", null, "Observations"));
-      panel.appendChild(el("pre", "json", pretty(cell[F.observations], "")));
+      body.appendChild(el("h4", null, "Observations"));
+      body.appendChild(el("pre", "json", pretty(cell[F.observations], "")));
+      appendSnippet(body, snippets[cell[F.snippet]] || "");
+    }
 
-      var snippet = data.snippets[cell[F.snippet]] || "";
-      var snippetHead = el("h4", null, "Snippet");
-      panel.appendChild(snippetHead);
+    function appendSnippet(parent, snippet, title) {
+      var snippetHead = el("h4", null, title || "Snippet");
+      parent.appendChild(snippetHead);
       if (snippet) {
         var pre = el("pre", "snippet", snippet);
         var copy = el("button", "copy", "Copy");
@@ -185,13 +268,10 @@
         copy.setAttribute("aria-label", "Copy the snippet");
         copy.addEventListener("click", function () { copyText(copy, pre); });
         snippetHead.appendChild(copy);
-        panel.appendChild(pre);
+        parent.appendChild(pre);
       } else {
-        panel.appendChild(el("p", "n", "No snippet was recorded."));
+        parent.appendChild(el("p", "n", "No snippet was recorded."));
       }
-        td.appendChild(panel);
-      tr.appendChild(td);
-      return tr;
     }
 
     function cellButton(detail) {
@@ -288,19 +368,27 @@
     function haystack(i) {
       if (haystacks[i] === undefined) {
         var kase = data.cases[i];
-        var parts = [kase[0], kase[1], kase[2], (kase[4] || []).join(" "), kase[7] || ""];
-        data.cells[i].forEach(function (cell) {
-          if (cell) parts.push(cell[F.message] || "", cell[F.known_reason] || "");
-        });
-        haystacks[i] = parts.join("\n").toLowerCase();
+        var parts = [kase[0], kase[1], kase[2], (kase[4] || []).join(" "), kase[7] || "", kase[9] || ""];
+        for (var col = 0; col < ncol; col++) parts.push(labelOf(i, col));
+        if (details) {
+          details.cells[i].forEach(function (cell) {
+            if (cell) parts.push(cell[F.message] || "");
+          });
+        }
+        var text = parts.join("\n").toLowerCase();
+        if (!details) return text;  // messages join in once the details are decoded
+        haystacks[i] = text;
       }
       return haystacks[i];
     }
     function hasStatus(i, wanted) {
-      return data.cells[i].some(function (cell) {
-        if (!cell) return false;
-        return wanted === "problem" ? PROBLEMS.indexOf(cell[F.status]) >= 0 : cell[F.status] === wanted;
-      });
+      for (var col = 0; col < ncol; col++) {
+        var c = data.cells[i][col];
+        if (!c) continue;
+        var s = data.statuses[c[0]];
+        if (wanted === "problem" ? PROBLEMS.indexOf(s) >= 0 : s === wanted) return true;
+      }
+      return false;
     }
 
     function apply() {
@@ -339,12 +427,16 @@
       var text = "Showing " + shownBehaviours + " of " + totalBehaviours + " behaviours";
       if (caseFilter) text += " · " + shownCases + " matching cases";
       document.getElementById("f-count").textContent = text;
+      document.getElementById("nothing").hidden = !(shownBehaviours === 0 && totalBehaviours > 0);
     }
 
     var timer = null;
     controls.search.addEventListener("input", function () {
       clearTimeout(timer);
-      timer = setTimeout(apply, 120);
+      timer = setTimeout(function () {
+        apply();  // ids, titles, claims and outcomes now; messages once the details are decoded
+        if (!details && controls.search.value.trim()) withDetails(function () { apply(); });
+      }, 120);
     });
     [controls.disagree, controls.status, controls.topic].forEach(function (control) {
       control.addEventListener("change", apply);
@@ -362,6 +454,64 @@
         button.setAttribute("aria-expanded", "false");
       }
     });
+    // -- comparing two columns (porting view, or what changed between versions) ---------------
+    var cmpA = document.getElementById("cmp-a"), cmpB = document.getElementById("cmp-b");
+    var cmpOut = document.getElementById("cmp-out"), cmpCount = document.getElementById("cmp-count");
+    function cmpSide(d, i, col) {
+      var cell = d.cells[i][col];
+      var label = labelOf(i, col);
+      var box = el("div", "side");
+      var head = el("p", "side-head");
+      head.appendChild(el("span", "badge s-" + (cell ? statusOf(i, col) : "missing") +
+        (flagOf(i, col) === 1 ? " nrm" : flagOf(i, col) === 2 ? " alt" : ""), label));
+      head.appendChild(el("span", "n", " " + data.columns[col].label + (cell ? " · " + statusOf(i, col) : "")));
+      box.appendChild(head);
+      if (!cell) return box;
+      var says = saysOf(cell[F.outcomes], label) || cell[F.message];
+      if (says) box.appendChild(el("p", "says", says));
+      var evidence = evidenceText(cell[F.pin]);
+      if (evidence) box.appendChild(el("p", "evidence n", evidence));
+      var snippet = d.snippets[cell[F.snippet]] || "";
+      if (snippet) box.appendChild(el("pre", "snippet", snippet));
+      return box;
+    }
+    function compare() {
+      cmpOut.textContent = "";
+      cmpCount.textContent = "";
+      if (cmpA.value === "" || cmpB.value === "") return;
+      var a = Number(cmpA.value), b = Number(cmpB.value);
+      cmpCount.textContent = "Comparing…";
+      withDetails(function (d) {
+        if (String(a) !== cmpA.value || String(b) !== cmpB.value) return;  // changed meanwhile
+        cmpOut.textContent = "";
+        var n = 0;
+        var list = el("ol", "cmp-list");
+        for (var i = 0; i < data.cases.length; i++) {
+          if (labelOf(i, a) === labelOf(i, b) && statusOf(i, a) === statusOf(i, b)) continue;
+          n += 1;
+          var kase = data.cases[i];
+          var item = el("li", "cmp-case");
+          item.setAttribute("data-case", kase[0]);
+          var title = el("h3");
+          title.appendChild(el("span", "cid", kase[0]));
+          title.appendChild(el("span", "title", " " + kase[1] + " (" + (kase[4] || []).join(", ") + ")"));
+          item.appendChild(title);
+          if (kase[9]) item.appendChild(el("p", "n", "The notes: " + kase[8] + ": " + kase[9]));
+          var pair = el("div", "pair");
+          pair.appendChild(cmpSide(d, i, a));
+          pair.appendChild(cmpSide(d, i, b));
+          item.appendChild(pair);
+          list.appendChild(item);
+        }
+        cmpCount.textContent = n + " of " + data.cases.length + " cases differ between " +
+          data.columns[a].label + " and " + data.columns[b].label;
+        if (n) cmpOut.appendChild(list);
+        else cmpOut.appendChild(el("p", "nothing", "Nothing differs: every case has the same outcome and status."));
+      });
+    }
+    cmpA.addEventListener("change", compare);
+    cmpB.addEventListener("change", compare);
+
     apply();
     document.body.setAttribute("data-ready", "1");
   }
