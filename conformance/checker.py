@@ -230,9 +230,17 @@ def _check(kind: str, args: dict, case, execution: Execution) -> list[CheckResul
     if kind == "error":
         err = execution.error
         want = f"{args['kind']} error in phase {args['phase']}" + (f" at step {args['step']}" if "step" in args else "")
+        if "type" in args:
+            want += f" of native type {args['type']}"
+        if "message" in args:
+            want += f" with a message matching /{args['message']}/"
         if err is None:
             return [CheckResult(False, f"error: expected {want}, observed no error")]
         ok = err["kind"] == args["kind"] and err["phase"] == args["phase"] and args.get("step", err["step"]) == err["step"]
+        if "type" in args:  # the class name, or its dotted path's tail: "RuntimeError", "errors.InvalidArgumentError"
+            ok = ok and (err["type"] == args["type"] or err["type"].endswith("." + args["type"]))
+        if "message" in args:
+            ok = ok and re.search(args["message"], err["message"] or "") is not None
         seen = f"{err['kind']} error in phase {err['phase']} at step {err['step']} ({err['type']}: {err['message']})"
         return [CheckResult(ok, f"error: expected {want}, observed {seen}")]
     if kind == "no_error":
@@ -328,7 +336,12 @@ def _check(kind: str, args: dict, case, execution: Execution) -> list[CheckResul
         wanted = args.get("equals", {})
         bad = {k: (v, result.get(k) if isinstance(result, dict) else None) for k, v in wanted.items()
                if not isinstance(result, dict) or result.get(k) != v}
-        return [CheckResult(not bad, f"probe {args['name']}: expected {wanted}, observed {result}")]
+        checks = [CheckResult(not bad, f"probe {args['name']}: expected {wanted}, observed {result}")]
+        for key, text in (args.get("contains") or {}).items():
+            seen = result.get(key) if isinstance(result, dict) else None
+            checks.append(CheckResult(isinstance(seen, str) and text in seen,
+                                      f"probe {args['name']}: {key} should contain {text!r}, observed {seen!r}"))
+        return checks if "contains" not in args or wanted else checks[1:]
     raise ValueError(f"unknown expectation kind {kind}")
 
 

@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -435,6 +436,14 @@ def _semantic_problems(file: str, case: Case) -> list[SpecProblem]:
             step = args.get("step", args.get("saved_step", args.get("input_step")))
             if isinstance(step, int) and step >= len(case.steps):
                 bad(f"{prefix}[{index}].{kind}", f"step {step} does not exist (the case has {len(case.steps)})")
+            if kind == "error" and "step" not in args and args["phase"] != "construction":
+                bad(f"{prefix}[{index}].error.step", "an error expectation names the step that raises "
+                                                     "(only a construction error has none)")
+            if kind == "error" and "message" in args:
+                try:
+                    re.compile(args["message"])
+                except (re.error, RecursionError, OverflowError, ValueError) as exc:
+                    bad(f"{prefix}[{index}].error.message", f"bad regular expression: {exc}")
             if kind == "error" and args["kind"] not in ERROR_KINDS:
                 bad(f"{prefix}[{index}].error.kind", f"unknown error kind '{args['kind']}'; known: {list(ERROR_KINDS)}")
             if kind == "probe" and args["name"] not in probe_names:

@@ -500,3 +500,15 @@ def test_judge_partly_observable_runs_the_checks_it_can():
     broken = Execution(evidence=dict(SHAPE_BAD), interruption=("skip", "no data on meta"), skipped_keys={"value:y"})
     verdict = judge(_case(expect), "torch", "2.13.0", broken)
     assert verdict.status == "fail" and "expected [1, 1], observed [2, 2]" in verdict.message
+
+
+def test_error_native_type_and_message_pattern():
+    err = _error(kind="graph_freed", phase="backward", step=3, type_="RuntimeError",
+                 message="Trying to backward through the graph a second time")
+    base = {"phase": "backward", "kind": "graph_freed", "step": 3}
+    _passes({"error": {**base, "type": "RuntimeError", "message": "backward through the graph"}}, error=err)
+    _fails({"error": {**base, "type": "ValueError"}}, "of native type ValueError", error=err)
+    _fails({"error": {**base, "message": "^graph freed$"}}, "matching /^graph freed$/", error=err)
+    dotted = dict(err, type="tensorflow.python.framework.errors_impl.InvalidArgumentError")
+    _passes({"error": {**base, "type": "errors_impl.InvalidArgumentError"}}, error=dotted)
+    _fails({"error": {**base, "type": "ArgumentError"}}, "of native type ArgumentError", error=dotted)

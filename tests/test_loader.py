@@ -46,9 +46,9 @@ GOOD = {
                 {"param_names": {"count": 4, "pattern": "0\\..*"}},
                 {"probe": {"name": "is_training", "equals": {"inside_recording": True}}},
             ],
-            "per_framework": {"torch": {"doc": "torch.nn.Linear docs", "expect": [{"no_error": {}}],
-                                        "note_says": "the note is wrong today"}},
-            "known": [{"framework": "mxnet", "versions": ">=1.9,<2", "reason": "MXNet differs."}],
+            "pins": {"torch": {"outcome": "as-noted", "evidence": {"doc": "torch.nn.Linear docs",
+                                                                  "note_says": "the note is wrong today"}},
+                     "mxnet": [{"outcome": "as-noted", "versions": ">=1.9,<2", "evidence": {"observed": "MXNet differs."}}]},
             "timeout_s": 30,
         },
         {
@@ -57,6 +57,19 @@ GOOD = {
             "behaviours": ["MC1", "MC2"],
             "source": {"note": "001_x.txt", "section": "4.1", "claim": "claim"},
             "expect": [{"no_warning": {}}],
+        },
+        {
+            "id": "two-outcomes",
+            "title": "A case with two outcomes.",
+            "behaviours": ["AG6"],
+            "source": {"note": "002_x.txt", "section": "s", "claim": "claim"},
+            "steps": [{"tensor": {"name": "x", "value": {"values": [1, 2]}, "requires_grad": True}}],
+            "outcomes": {
+                "accumulate": {"says": "gradients add up", "expect": [{"no_error": {}}]},
+                "overwrite": {"normative": True, "says": "the second pass replaces it",
+                              "expect": [{"grad": {"value": "x", "is": "present"}}]},
+            },
+            "pins": {"torch": {"outcome": "accumulate", "versions": ">=1", "evidence": {"doc": "torch docs"}}},
         },
     ],
 }
@@ -103,7 +116,7 @@ def test_good_spec_loads_into_cases(tmp_path):
     path = _write(tmp_path, GOOD)
     cases, problems = load_file(path)
     assert problems == []
-    assert [c.id for c in cases] == ["grad-accumulates", "second-case"]
+    assert [c.id for c in cases] == ["grad-accumulates", "second-case", "two-outcomes"]
     case = cases[0]
     assert isinstance(case, Case)
     assert case.topic == "sharing" and case.behaviours == ["SH2"]
@@ -113,9 +126,16 @@ def test_good_spec_loads_into_cases(tmp_path):
     assert [kind for kind, _ in case.steps][-2:] == ["save_tensors", "load_tensors"]
     assert case.timeout_s == 30
     assert case.nodeid.endswith("topic.yaml::grad-accumulates")
-    assert case.expectations_for("torch") == ([{"no_error": {}}], GOOD["cases"][0]["per_framework"]["torch"])
-    assert case.expectations_for("mxnet") == (GOOD["cases"][0]["expect"], None)
-    assert cases[1].model is None and cases[1].steps == [] and cases[1].known == []
+    assert [o.label for o in case.outcomes] == ["as-noted"] and case.expect == GOOD["cases"][0]["expect"]
+    assert case.pin_for("torch", "2.13.0")["evidence"]["note_says"] == "the note is wrong today"
+    assert case.pin_for("mxnet", "1.9.1")["evidence"] == {"observed": "MXNet differs."}
+    assert case.pin_for("mxnet", "2.0.0") is None
+    assert cases[1].model is None and cases[1].steps == [] and cases[1].pins == {}
+    two = cases[2]
+    assert [(o.label, o.normative) for o in two.outcomes] == [("overwrite", True), ("accumulate", False)]
+    assert two.normative.says == "the second pass replaces it"
+    assert two.expected_outcome("torch", "2.13.0").label == "accumulate"
+    assert two.expected_outcome("mxnet", "1.9.1").label == "overwrite"
 
 
 def test_case_json_round_trip(tmp_path):
@@ -128,7 +148,7 @@ def test_load_specs_reads_a_folder_and_skips_the_catalogue(tmp_path):
     _write(tmp_path, GOOD, "a.yaml")
     (tmp_path / "catalogue.yaml").write_text("behaviours: [this is not a spec]\n", encoding="utf-8")
     cases = load_specs([str(tmp_path)])
-    assert [c.id for c in cases] == ["grad-accumulates", "second-case"]
+    assert [c.id for c in cases] == ["grad-accumulates", "second-case", "two-outcomes"]
 
 
 # -- problems: each names file, case and key -----------------------------------
@@ -189,18 +209,27 @@ SEMANTIC_PROBLEMS = [
      "expect[4].probe.name", "unknown probe 'x'"),
     ("unknown error kind", lambda d: d["cases"][0]["expect"].append({"error": {"phase": "backward", "kind": "oops"}}),
      "expect[5].error.kind", "unknown error kind 'oops'"),
-    ("unknown error kind per framework",
-     lambda d: d["cases"][0]["per_framework"]["torch"]["expect"].append({"error": {"phase": "load", "kind": "oops"}}),
-     "per_framework.torch.expect[1].error.kind", "unknown error kind 'oops'"),
-    ("unknown framework per framework",
-     lambda d: d["cases"][0]["per_framework"].update(jax={"doc": "d", "expect": []}),
-     "per_framework.jax", "unknown framework 'jax'"),
-    ("unknown framework in known", lambda d: d["cases"][0]["known"][0].update(framework="jax"),
-     "known[0].framework", "unknown framework 'jax'"),
-    ("bad PEP 440 range", lambda d: d["cases"][0]["known"][0].update(versions=">=1.9,<<2"),
-     "known[0].versions", "not a PEP 440 version range: '>=1.9,<<2'"),
-    ("bad PEP 440 range: words", lambda d: d["cases"][0]["known"][0].update(versions="newer than 2"),
-     "known[0].versions", "not a PEP 440 version range"),
+    ("unknown error kind in an outcome",
+     lambda d: d["cases"][2]["outcomes"]["accumulate"]["expect"].append({"error": {"phase": "load", "kind": "oops"}}),
+     "outcomes.accumulate.expect[1].error.kind", "unknown error kind 'oops'"),
+    ("unknown framework in pins",
+     lambda d: d["cases"][0]["pins"].update(caffe={"outcome": "as-noted", "evidence": {"doc": "d"}}),
+     "pins.caffe", "unknown framework 'caffe'"),
+    ("a pin naming an outcome the case lacks", lambda d: d["cases"][2]["pins"]["torch"].update(outcome="adds"),
+     "pins.torch.outcome", "pins outcome 'adds', which the case does not define"),
+    ("bad PEP 440 range", lambda d: d["cases"][0]["pins"]["mxnet"][0].update(versions=">=1.9,<<2"),
+     "pins.mxnet.versions", "not a PEP 440 version range: '>=1.9,<<2'"),
+    ("bad PEP 440 range: words", lambda d: d["cases"][0]["pins"]["mxnet"][0].update(versions="newer than 2"),
+     "pins.mxnet.versions", "not a PEP 440 version range"),
+    ("an error expectation without its step",
+     lambda d: d["cases"][0]["expect"].append({"error": {"phase": "backward", "kind": "graph_freed"}}),
+     "expect[5].error.step", "names the step that raises"),
+    ("a bad error message pattern",
+     lambda d: d["cases"][0]["expect"].append({"error": {"phase": "backward", "kind": "graph_freed", "step": 2,
+                                                         "message": "(["}}),
+     "expect[5].error.message", "bad regular expression"),
+    ("bad keras range", lambda d: d["cases"][2]["pins"]["torch"].update(keras="three"),
+     "pins.torch.keras", "not a PEP 440 version range"),
     ("reuse of an unmarked name", lambda d: d["cases"][0]["model"]["sequential"].__setitem__(1, {"reuse": "other"}),
      "model.sequential[1].reuse", "'other' is not marked with `as` earlier"),
     ("reuse before the mark", lambda d: d["cases"][0]["model"]["sequential"].reverse(),
@@ -242,9 +271,11 @@ SEMANTIC_PROBLEMS = [
 @pytest.mark.parametrize("what, edit, key, words", SEMANTIC_PROBLEMS, ids=[p[0] for p in SEMANTIC_PROBLEMS])
 def test_semantic_problem_names_case_and_key(tmp_path, what, edit, key, words):
     cases, problems = load_file(_write(tmp_path, _changed(edit)))
-    assert [(p.case, p.key) for p in problems if words in p.message] == [("grad-accumulates", key)], \
+    broken = [p.case for p in problems if words in p.message]
+    assert len(broken) == 1 and [(p.case, p.key) for p in problems if words in p.message] == [(broken[0], key)], \
         [str(p) for p in problems]
-    assert [c.id for c in cases] == ["second-case"], "the good case of the file still loads"
+    good = [c["id"] for c in GOOD["cases"] if c["id"] != broken[0]]
+    assert [c.id for c in cases] == good, "the good cases of the file still load"
 
 
 YAML_PROBLEMS = [
@@ -317,7 +348,7 @@ def test_a_few_aliases_are_fine(tmp_path):
     text = yaml.safe_dump(GOOD, sort_keys=False).replace(
         "source:\n    note: 001_x.txt", "source: &src\n    note: 001_x.txt", 1)
     cases, problems = load_file(_write(tmp_path, text))
-    assert problems == [] and len(cases) == 2
+    assert problems == [] and len(cases) == 3
 
 
 def test_file_over_the_size_limit(tmp_path):
@@ -360,12 +391,12 @@ def test_duplicate_ids_across_files(tmp_path):
 
 def test_load_specs_collects_problems_of_every_bad_file(tmp_path):
     _write(tmp_path, "topic: [\n", "a.yaml")
-    _write(tmp_path, _changed(lambda d: d["cases"][0]["known"][0].update(versions="<<")), "b.yaml")
+    _write(tmp_path, _changed(lambda d: d["cases"][0]["pins"]["mxnet"][0].update(versions="<<")), "b.yaml")
     with pytest.raises(SpecError) as raised:
         load_specs([str(tmp_path)])
     files = sorted({p.file.rsplit("/", 1)[-1] for p in raised.value.problems})
     assert files == ["a.yaml", "b.yaml"]
-    assert "b.yaml: case 'grad-accumulates': key 'known[0].versions'" in str(raised.value)
+    assert "b.yaml: case 'grad-accumulates': key 'pins.mxnet.versions'" in str(raised.value)
 
 
 # -- `conformance validate` ------------------------------------------------------
@@ -387,4 +418,4 @@ def test_validate_invalid_yaml_exit_2(tmp_path, capsys):
 
 def test_validate_good_spec_exit_0(tmp_path, capsys):
     assert main(["validate", _write(tmp_path, GOOD)]) == 0
-    assert "ok: 2 cases" in capsys.readouterr().out
+    assert "ok: 3 cases" in capsys.readouterr().out

@@ -53,8 +53,7 @@ VALID = {
                 {"error": {"phase": "backward", "kind": "graph_freed", "step": 2}},
                 {"param_names": {"count": 4, "pattern": "0\\..*"}},
             ],
-            "per_framework": {"torch": {"doc": "torch.nn.Linear docs", "expect": [{"no_error": {}}]}},
-            "known": [{"framework": "mxnet", "versions": ">=1.9,<2", "reason": "MXNet differs."}],
+            "pins": {"mxnet": [{"outcome": "as-noted", "versions": ">=1.9,<2", "evidence": {"observed": "MXNet differs."}}]},
             "timeout_s": 30,
         },
         {
@@ -63,6 +62,15 @@ VALID = {
             "behaviours": ["MC1"],
             "source": {"note": "n", "section": "s", "claim": "c"},
             "expect": [{"no_warning": {}}],
+        },
+        {
+            "id": "third",
+            "title": "Two outcomes.",
+            "behaviours": ["AG6"],
+            "source": {"note": "n", "section": "s", "claim": "c"},
+            "outcomes": {"overwrite": {"normative": True, "says": "s", "expect": [{"no_warning": {}}]},
+                         "accumulate": {"says": "a", "expect": [{"no_error": {}}]}},
+            "pins": {"torch": {"outcome": "accumulate", "evidence": {"doc": "torch.nn.Linear docs"}}},
         },
     ],
 }
@@ -73,7 +81,8 @@ VOCABULARY = [
     "dense", "relu", "sequential", "reuse", "as", "shared", "conv", "forward", "backward", "compute",
     "probe", "fn", "name", "kind", "other", "graph_freed", "add", "nosuchfn", "is_training", "nosuchprobe",
     "torch", "mxnet", "nosuchframework", ">=1.9", ">=1.0,<<2", "~=1", "==1.*", "!!", "(", "[a-", "0\\..*",
-    "units", "in_units", "expect", "steps", "model", "known", "versions", "per_framework", "doc", "step",
+    "units", "in_units", "expect", "steps", "model", "pins", "versions", "outcomes", "doc", "step",
+    "outcome", "evidence", "observed", "normative", "says", "keras", "accumulate", "overwrite",
     "saved_step", "input_step", "param", "value", "grad", "snapshot", "equals", "id", "title", "cases",
     "topic", "", " ", "-", "ÿ", "\u2028",
 ]
@@ -169,7 +178,7 @@ def spec_path(tmp_path_factory):
 
 def test_the_unmutated_document_is_valid(spec_path):
     cases, problems = _check_load_file(spec_path, VALID_TEXT.encode())
-    assert problems == [] and [c.id for c in cases] == ["grad-accumulates", "second"]
+    assert problems == [] and [c.id for c in cases] == ["grad-accumulates", "second", "third"]
 
 
 @settings(max_examples=600, **SETTINGS)
@@ -205,8 +214,8 @@ SEMANTIC_SETTERS = [
     (("cases", 0, "steps", 4, "probe", "name"), st.text(max_size=12)),
     (("cases", 0, "expect", 2, "error", "kind"), st.text(max_size=12)),
     (("cases", 0, "expect", 2, "error", "step"), st.integers(0, 10**40)),
-    (("cases", 0, "known", 0, "versions"), VERSION_RANGE),
-    (("cases", 0, "known", 0, "framework"), FRAMEWORK),
+    (("cases", 0, "pins", "mxnet", 0, "versions"), VERSION_RANGE),
+    (("cases", 0, "pins", "mxnet", 0, "outcome"), st.sampled_from(["as-noted", "other"])),
     (("cases", 0, "model", "sequential", 1, "reuse"), NAME),
     (("cases", 0, "model", "sequential", 2, "as"), st.one_of(st.just("shared"), NAME)),
     (("cases", 0, "model", "sequential", 0, "relu"), st.just({})),
@@ -220,9 +229,12 @@ SEMANTIC_SETTERS = [
     (("cases", 0, "steps", 5), st.builds(lambda m: {"load_params": {"file": "f", "model": m}}, st.sampled_from([
         {"reuse": "shared"}, {"dense": {"units": 1}, "relu": {}}, {"as": "x"},
         {"sequential": [{"relu": {}, "as": "a"}, {"reuse": "a"}, {"reuse": "b"}]}]))),
-    (("cases", 0, "per_framework"), st.dictionaries(FRAMEWORK, st.just({"doc": "d", "expect": [{"no_error": {}}]}),
-                                                    max_size=2)),
-    (("cases", 0, "per_framework", "torch", "expect", 1), st.builds(
+    (("cases", 2, "pins"), st.dictionaries(FRAMEWORK, st.builds(
+        lambda o: {"outcome": o, "evidence": {"doc": "d"}}, st.sampled_from(["overwrite", "accumulate", "adds", "x"])),
+        max_size=2)),
+    (("cases", 2, "pins", "torch", "keras"), st.sampled_from([">=3", "<<3", "three", ""])),
+    (("cases", 2, "outcomes", "accumulate", "normative"), st.booleans()),
+    (("cases", 2, "outcomes", "accumulate", "expect", 1), st.builds(
         lambda k: {"error": {"phase": "backward", "kind": k}}, st.text(max_size=8))),
 ]
 
@@ -235,7 +247,7 @@ def test_schema_valid_mutations_reach_the_semantic_checks(spec_path, data):
         path, strategy = data.draw(st.sampled_from(SEMANTIC_SETTERS))
         node = document
         for part in path[:-1]:
-            # An earlier mutation may have replaced the parent (e.g. per_framework without
+            # An earlier mutation may have replaced the parent (e.g. pins without
             # 'torch'): then this mutation has nothing to attach to.
             node = node.get(part) if isinstance(node, dict) else (
                 node[part] if isinstance(node, list) and part < len(node) else None)
@@ -248,7 +260,8 @@ def test_schema_valid_mutations_reach_the_semantic_checks(spec_path, data):
         else:
             node[path[-1]] = data.draw(strategy)
     _, problems = _check_load_file(spec_path, _dump(document).encode("utf-8"))
-    assert all(p.case == "grad-accumulates" for p in problems), [str(p) for p in problems]
+    # only the mutated cases (0 and 2) may have problems; the untouched case 1 never does
+    assert all(p.case in ("grad-accumulates", "third") for p in problems), [str(p) for p in problems]
 
 
 @settings(max_examples=900, **SETTINGS)
