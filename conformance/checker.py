@@ -164,6 +164,10 @@ def _check_values(args: dict, execution: Execution) -> list[CheckResult]:
             target_value, tol = spec
             observed = float(np.mean(xf == 0)) if xf.size else float("nan")
             add(abs(observed - target_value) <= tol, "fraction of zeros", f"{target_value} ± {tol}", f"{observed:.4f}")
+        elif check == "frac_nan":
+            target_value, tol = spec
+            observed = float(np.mean(np.isnan(xf))) if xf.size else float("nan")
+            add(abs(observed - target_value) <= tol, "fraction of NaN", f"{target_value} ± {tol}", f"{observed:.4f}")
         elif check == "min_abs_nonzero":
             nonzero = np.abs(xf[xf != 0])
             observed = float(nonzero.min()) if nonzero.size else None

@@ -91,6 +91,7 @@ VALUE_CHECKS = [
     ("mean", [1.5, 0.01], [1.0, 0.1], "expected 1.0 ± 0.1, observed 1.5"),
     ("std", [1.118, 0.01], [2.0, 0.1], "expected 2.0 ± 0.1, observed 1.11803"),
     ("frac_zero", [0.25, 0.01], [0.5, 0.1], "expected 0.5 ± 0.1, observed 0.2500"),
+    ("frac_nan", [0, 0], [1, 0], "fraction of NaN: expected 1 ± 0, observed 0.0000"),
     ("min_abs_nonzero", 1.0, 1.5, "smallest |nonzero|: expected >= 1.5, observed 1.0"),
     ("at", {"index": [1, 0], "value": 2.0}, {"index": [1, 0], "value": 5.0}, "value at [1, 0]: expected 5.0, observed 2.0"),
     ("dtype", "float32", "float64", "dtype: expected float64, observed float32"),
@@ -512,3 +513,9 @@ def test_error_native_type_and_message_pattern():
     dotted = dict(err, type="tensorflow.python.framework.errors_impl.InvalidArgumentError")
     _passes({"error": {**base, "type": "errors_impl.InvalidArgumentError"}}, error=dotted)
     _fails({"error": {**base, "type": "ArgumentError"}}, "of native type ArgumentError", error=dotted)
+
+
+def test_frac_nan_counts_nan_only():
+    ev = {"value:out": np.array([np.nan, np.nan, np.inf, 0.0], F32)}
+    _passes({"values": {"value": "out", "frac_nan": [0.5, 0]}}, evidence=ev)
+    _fails({"values": {"value": "out", "frac_nan": [1, 0]}}, "observed 0.5000", evidence=ev)
