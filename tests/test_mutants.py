@@ -133,7 +133,7 @@ def cases():
 
 @pytest.fixture(scope="module")
 def adapter():
-    from conformance.adapters.reference_adapter import ReferenceAdapter
+    from conformance.adapters.reference.adapter import ReferenceAdapter
 
     reference = ReferenceAdapter()
     reference.load()

@@ -12,8 +12,8 @@ import pytest
 pytest.importorskip("mxnet")
 
 from conformance.adapters.base import Unsupported
-from conformance.adapters.mxnet_adapter import MxnetAdapter
-from conformance.adapters.mxnet_errors import classify, meaningful_line
+from conformance.adapters.mxnet.adapter import MxnetAdapter
+from conformance.adapters.mxnet.errors import classify, meaningful_line
 
 
 @pytest.fixture(scope="module")
@@ -318,7 +318,7 @@ def test_classify_other_for_unknown_errors():
 
 
 def test_snippet_runs_and_reproduces_the_case(adapter, tmp_path, monkeypatch):
-    from conformance.loader import Case
+    from conformance.loader import Case, Outcome
 
     model = {
         "sequential": [{"dense": {"units": 3, "in_units": 3}, "as": "shared"}, {"reuse": "shared"}]
@@ -330,7 +330,7 @@ def test_snippet_runs_and_reproduces_the_case(adapter, tmp_path, monkeypatch):
         title="t",
         behaviours=[],
         source={},
-        expect=[],
+        outcomes=[Outcome(label="as-noted", says="", expect=[], normative=True)],
         model=model,
         steps=[
             ("initialize", {"init": {"constant": {"value": 1}}}),

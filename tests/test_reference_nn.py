@@ -398,7 +398,7 @@ def test_parameter_dict_get_and_save(tmp_path):
 
 
 def test_adapter_classifies_the_reference_errors():
-    from conformance.adapters.reference_adapter import ReferenceAdapter
+    from conformance.adapters.reference.adapter import ReferenceAdapter
 
     adapter = ReferenceAdapter()
     cases = {
@@ -419,7 +419,7 @@ def test_adapter_classifies_the_reference_errors():
 
 
 def test_adapter_snippet_is_a_runnable_program(tmp_path, monkeypatch):
-    from conformance.adapters.reference_adapter import ReferenceAdapter
+    from conformance.adapters.reference.adapter import ReferenceAdapter
     from conformance.loader import Case
 
     case = Case(
@@ -452,7 +452,7 @@ def test_adapter_snippet_is_a_runnable_program(tmp_path, monkeypatch):
 
 def test_every_case_snippet_reproduces_the_case(tmp_path, monkeypatch):
     """Each spec case's snippet runs to the end, or raises the error the case observed."""
-    from conformance.adapters.reference_adapter import ReferenceAdapter
+    from conformance.adapters.reference.adapter import ReferenceAdapter
     from conformance.loader import discover, load_specs
     from conformance.runner import run_inprocess
 

@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from conformance.adapters.tensorflow_adapter import TensorflowAdapter
+from conformance.adapters.tensorflow.adapter import TensorflowAdapter
 from conformance.manual import evaluate
 
 X = np.random.default_rng(1).uniform(size=(2, 20)).astype(np.float32)

@@ -17,7 +17,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from conformance.adapters.base import Skip, Unsupported
-from conformance.adapters.torch_adapter import TorchAdapter
+from conformance.adapters.torch.adapter import TorchAdapter
 
 SHARED = {"sequential": [
     {"dense": {"units": 8, "in_units": 4, "activation": "relu"}},
@@ -51,7 +51,7 @@ def raised(call, *args, **kwargs) -> BaseException:
 
 # -- adapter ------------------------------------------------------------------
 def test_importing_the_adapter_does_not_import_torch():
-    code = "import sys, conformance.adapters.torch_adapter; print('torch' in sys.modules)"
+    code = "import sys, conformance.adapters.torch.adapter; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

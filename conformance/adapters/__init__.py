@@ -8,10 +8,10 @@ from __future__ import annotations
 import importlib
 
 ADAPTERS = {
-    "reference": "conformance.adapters.reference_adapter:ReferenceAdapter",
-    "torch": "conformance.adapters.torch_adapter:TorchAdapter",
-    "tensorflow": "conformance.adapters.tensorflow_adapter:TensorflowAdapter",
-    "mxnet": "conformance.adapters.mxnet_adapter:MxnetAdapter",
+    "reference": "conformance.adapters.reference.adapter:ReferenceAdapter",
+    "torch": "conformance.adapters.torch.adapter:TorchAdapter",
+    "tensorflow": "conformance.adapters.tensorflow.adapter:TensorflowAdapter",
+    "mxnet": "conformance.adapters.mxnet.adapter:MxnetAdapter",
 }
 
 # The module each framework needs; used to detect what is installed without importing it.

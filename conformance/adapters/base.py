@@ -36,6 +36,10 @@ Conventions every adapter follows (the spec language in README.md is normative):
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+
 import numpy as np
 
 
@@ -49,6 +53,14 @@ class Skip(Exception):
 
 class AdapterBug(Exception):
     """The adapter or kit broke (status error), not the framework."""
+
+
+class MissingValue(LookupError):
+    """A value or model that no step produced (usually because an earlier step raised)."""
+
+
+# What `device_of` says for a NumPy array (host memory, whatever the framework).
+HOST_MEMORY = "numpy (host memory)"
 
 
 # Canonical error kinds that `classify_error` maps native exceptions to.
@@ -148,6 +160,89 @@ class Session:
         self.init_calls: list[dict] = []  # {"name": canonical path, "shape": [..], "step": int}
         self.current_step = -1            # set by the runner before each step
         self.notes: dict = {}             # free-form observations the adapter wants recorded
+        self.values: dict = {}            # the value namespace: name -> native value
+
+    # -- helpers every adapter shares (not steps) --------------------------------
+    def named(self, name: str):
+        """The native value called `name`; MissingValue when no step made it."""
+        if name not in self.values:
+            raise MissingValue(f"no value named {name!r}: the step that makes it did not run "
+                               "(an earlier step failed?)")
+        return self.values[name]
+
+    def file_path(self, file: str) -> str:
+        """A spec's bare file name inside this case's private folder."""
+        return os.path.join(self.workdir, file)
+
+    def host(self, value):
+        """Host copy of a native value, or of a list/tuple/dict of them (lists stay lists)."""
+        if isinstance(value, dict):
+            return {key: self.host(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.host(item) for item in value]
+        return self.host_leaf(value)
+
+    def host_leaf(self, value) -> np.ndarray:
+        """One native array -> ndarray; override for framework arrays."""
+        return np.array(value)
+
+    def to_native(self, value):
+        """ndarray, or a list/dict of them, -> the same structure of native arrays."""
+        if isinstance(value, dict):
+            return {key: self.to_native(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.to_native(item) for item in value]
+        return self.native_leaf(value)
+
+    def native_leaf(self, array: np.ndarray):
+        """One ndarray -> a native array on the default device."""
+        self._missing("native_leaf")
+
+    def recording(self, record: bool):
+        """Context in which `compute` runs: the framework's recording scope when `record`,
+        its no-recording scope otherwise."""
+        self._missing("recording")
+
+    def produced(self, name: str, recorded: bool) -> None:
+        """Hook: a step just stored value `name` (recorded or not)."""
+
+    total = staticmethod(lambda x: x.sum())  # sum of all elements, the framework's way
+
+    def log_init(self, native: str, shape, step: int | None = None) -> None:
+        """Record one initializer call, named by canonical path when `native` is known."""
+        by_native: dict = {}
+        for path, name in self.native_names().items():
+            by_native.setdefault(name, path)
+        self.init_calls.append({"name": by_native.get(native, native), "shape": [int(d) for d in shape],
+                                "step": self.current_step if step is None else step})
+
+    def array_of(self, kind: str, name: str):
+        """kind "param": the parameter's native array (`param_array`); else a named value."""
+        return self.param_array(name) if kind == "param" else self.named(name)
+
+    def param_array(self, path: str):
+        """The native array holding a parameter's data."""
+        self._missing("param_array")
+
+    def native_device(self, name: str | None):
+        """"default" | "second" (None: default) -> the framework's device object."""
+        self._missing("native_device")
+
+    def device_of_array(self, array):
+        """The native device (or context) a native array lives on."""
+        self._missing("device_of_array")
+
+    def canonical_device(self, native) -> str:
+        """A native device -> "default" | "second" | "gpu" | its own text."""
+        self._missing("canonical_device")
+
+    def value_grad_native(self, name: str):
+        """The native gradient held for value `name` (for `update`), or None."""
+        self._missing("value_grad_native")
+
+    def update_in_place(self, w, grad, lr) -> None:
+        """w -= lr * grad, keeping w's buffer, the framework's way."""
+        self._missing("update_in_place")
 
     # -- lifecycle --------------------------------------------------------
     def prepare(self, case) -> None:
@@ -209,11 +304,23 @@ class Session:
         self._missing("tensor")
 
     def compute(self, fn, args, out, record=True):
-        self._missing("compute")
+        """One of COMPUTE_FUNCTIONS on named values, inside `recording(record)`."""
+        xs = [self.named(a) for a in args]
+        with self.recording(record):
+            result = run_compute(fn, xs, total=self.total)
+        self.values[out] = result
+        self.produced(out, record)
 
     def update(self, value, lr, how):
         """Gradient step on a leaf value: how = "rebind" (w = w - lr*g) | "in_place"."""
-        self._missing("update")
+        w = self.named(value)
+        grad = self.value_grad_native(value)
+        if how == "rebind":
+            self.values[value] = w - lr * grad  # a new array: no longer the leaf with a gradient
+        elif how == "in_place":
+            self.update_in_place(w, grad, lr)
+        else:
+            raise AdapterBug(f"unknown update {how!r}")
 
     def copy_to(self, value, device, name, how):
         """how = "copy" (always new memory) | "move" (as_in_context / .to)."""
@@ -223,7 +330,11 @@ class Session:
         self._missing("to_numpy")
 
     def probe(self, name, **args):
-        self._missing(f"probe:{name}")
+        """Dispatches to the method `probe_<name>` (see PROBES)."""
+        method = getattr(self, f"probe_{name}", None)
+        if method is None:
+            self._missing(f"probe:{name}")
+        return method(**args)
 
     # -- observers ----------------------------------------------------------
     def param_paths(self) -> list[str]:
@@ -259,17 +370,240 @@ class Session:
 
     def value(self, name: str):
         """Host copy of a named value: ndarray, or list/dict of ndarrays."""
-        self._missing("value")
+        return self.host(self.named(name))
 
     def value_grad(self, name: str):
         self._missing("value_grad")
 
     def device_of(self, kind: str, name: str) -> dict:
         """{"canonical": "default"|"second"|"gpu", "native": str}."""
-        self._missing("device_of")
+        array = self.array_of(kind, name)
+        if isinstance(array, np.ndarray):
+            return {"canonical": "default", "native": HOST_MEMORY}
+        native = self.device_of_array(array)
+        return {"canonical": self.canonical_device(native), "native": str(native)}
 
     def classify_error(self, exc: BaseException, phase: str) -> str:
         return self.adapter.classify_error(exc, phase)
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+class BlockTreeSession(Session):
+    """A Session for models that are trees of blocks registering their parameters and
+    children by name (Gluon's `_reg_params`/`_children`; the reference copies Gluon).
+
+    Canonical paths come from walking those registries. A subclass sets, in its
+    `__init__`: `self.Block`, `self.Parameter`, `self.ParameterDict` (classes or None),
+    `self.Array` (the framework's array class) and `self.autograd` (a module with
+    record(train_mode) / train_mode() / predict_mode() / is_training()), and provides
+    `make_array(value, device)`, `native_device(name)`, `grad_of(array)`, the device
+    hooks and the steps that differ. Parameters have data(), set_data(), grad(),
+    grad_req, zero_grad(), shape and name; arrays have asnumpy(), grad, copyto() and
+    as_in_context().
+    """
+
+    Block = Parameter = ParameterDict = Array = autograd = None
+    model = None
+    # Follow a ParameterDict by key when resolving a path outside the registries.
+    resolve_in_parameter_dict = False
+
+    # -- canonical paths ---------------------------------------------------------
+    def children_of(self, block) -> list:
+        """(key, child) pairs of a block; override where paths number them differently."""
+        return list(block._children.items())
+
+    def walk(self, model=None) -> list[tuple[str, object]]:
+        """(path, block or Parameter) through the registries, every path of a shared one."""
+        model = self.model if model is None else model
+        if model is None:
+            return []
+        if self.ParameterDict is not None and isinstance(model, self.ParameterDict):
+            return list(model.items())
+        found: list[tuple[str, object]] = []
+
+        def visit(block, prefix):
+            for attr, param in block._reg_params.items():
+                found.append((_join(prefix, attr), param))
+            for key, child in self.children_of(block):
+                path = _join(prefix, key)
+                found.append((path, child))
+                visit(child, path)
+
+        visit(model, "")
+        return found
+
+    def resolve(self, path: str):
+        """A block or Parameter by canonical path; plain attributes (a list of layers that
+        is not registered) are followed too, so they can still be inspected."""
+        for found_path, obj in self.walk():
+            if found_path == path:
+                return obj
+        obj = self.model
+        for token in path.split("."):
+            if isinstance(obj, (list, tuple)) and token.isdigit() and int(token) < len(obj):
+                obj = obj[int(token)]
+            elif isinstance(obj, self.Block) and token in obj._reg_params:
+                obj = obj._reg_params[token]
+            elif isinstance(obj, self.Block) and token in obj._children:
+                obj = obj._children[token]
+            elif self.resolve_in_parameter_dict and isinstance(obj, self.ParameterDict) and token in obj:
+                obj = obj[token]
+            elif hasattr(obj, token) and not token.startswith("_"):
+                obj = getattr(obj, token)
+            else:
+                raise AdapterBug(f"{self.adapter.framework_name}: no block or parameter at path {path!r}")
+        return obj
+
+    def param(self, path: str):
+        obj = self.resolve(path)
+        if not isinstance(obj, self.Parameter):
+            raise AdapterBug(f"{self.adapter.framework_name}: {path!r} is a {type(obj).__name__}, "
+                             "not a Parameter")
+        return obj
+
+    def is_constant(self, param) -> bool:
+        """A parameter that is not trained (left out of param_paths and sgd_step)."""
+        return param.grad_req == "null"
+
+    def unique_params(self, constants: bool = False) -> list[tuple[str, object]]:
+        """Each parameter once, under its first path; constants only when asked for."""
+        seen, out = set(), []
+        for path, obj in self.walk():
+            if isinstance(obj, self.Parameter) and id(obj) not in seen:
+                seen.add(id(obj))
+                if constants or not self.is_constant(obj):
+                    out.append((path, obj))
+        return out
+
+    def make_array(self, value: np.ndarray, device):
+        """ndarray -> a native array on device "default" | "second"."""
+        self._missing("make_array")
+
+    def grad_of(self, array):
+        return array.grad
+
+    # -- steps shared by Gluon-style frameworks ----------------------------------
+    def forward(self, input, name="out", mode="predict", record=True):
+        if self.ParameterDict is not None and isinstance(self.model, self.ParameterDict):
+            raise Unsupported("a ParameterDict has no forward; it only holds Parameters")
+        x = self.make_array(input, "default")
+        autograd = self.autograd
+        if record:
+            scope = autograd.record(train_mode=(mode == "train"))
+        else:
+            scope = autograd.train_mode() if mode == "train" else autograd.predict_mode()
+        with scope:
+            self.values[name] = self.model(x)
+        self.produced(name, record)
+
+    def zero_grad(self):
+        for _, param in self.unique_params():
+            param.zero_grad()
+        for value in self.values.values():
+            if isinstance(value, self.Array) and value.grad is not None:
+                value.grad[:] = 0
+
+    def write_param(self, param, add=None, set=None, fill=None):
+        p = self.param(param)
+        if add is not None:
+            p.set_data(p.data() + add)  # 000 §4.2.3: set_data(data() + 1)
+        if set is not None:
+            p.data()[tuple(set["index"])] = set["value"]  # writes through the data array
+        if fill is not None:
+            p.data()[:] = fill
+
+    def read_param(self, param):
+        return self.param(param).data().asnumpy()
+
+    def sgd_step(self, lr):
+        for _, param in self.unique_params():
+            if param.grad_req != "null":
+                param.data()[:] = param.data() - lr * param.grad()  # 004: param[:] -= lr * grad
+
+    def tensor(self, name, value, requires_grad=False, device="default"):
+        x = self.make_array(value, device)
+        if requires_grad:
+            x.attach_grad()
+        self.values[name] = x
+
+    def value_grad_native(self, name: str):
+        return self.grad_of(self.named(name))
+
+    def update_in_place(self, w, grad, lr) -> None:
+        w[:] = w - lr * grad  # 002: param[:] = param - lr * param.grad keeps the buffer
+
+    def copy_to(self, value, device, name, how):
+        x = self.named(value)
+        dev = self.native_device(device)
+        # 000 §4.6: copyto always allocates; as_in_context returns x itself on its own device
+        self.values[name] = x.copyto(dev) if how == "copy" else x.as_in_context(dev)
+
+    def to_numpy(self, value, name):
+        self.values[name] = self.named(value).asnumpy()
+
+    def probe_is_training(self):
+        with self.autograd.record():
+            inside = self.autograd.is_training()
+        return {"inside_recording": bool(inside), "outside_recording": bool(self.autograd.is_training())}
+
+    def probe_structure(self):
+        return {"text": repr(self.model)}
+
+    def probe_param_type(self):
+        params = [obj for _, obj in self.walk() if isinstance(obj, self.Parameter)]
+        return {"class": type(params[0]).__name__ if params else None}
+
+    # -- observers ---------------------------------------------------------------
+    def param_paths(self) -> list[str]:
+        return [path for path, _ in self.unique_params()]
+
+    def native_names(self) -> dict[str, str]:
+        return {path: obj.name for path, obj in self.walk() if isinstance(obj, self.Parameter)}
+
+    def param_shape(self, path: str):
+        shape = self.param(path).shape
+        # an unknown dimension is 0: Gluon's (256, 0) means "not known yet"
+        if shape is None or any(int(d) == 0 for d in shape):
+            return None
+        return tuple(int(d) for d in shape)
+
+    def param_value(self, path: str) -> np.ndarray:
+        return self.param(path).data().asnumpy()
+
+    def param_grad(self, path: str):
+        p = self.param(path)
+        if p.grad_req == "null":
+            return None
+        return p.grad().asnumpy()
+
+    def host_leaf(self, value) -> np.ndarray:
+        return value.asnumpy() if isinstance(value, self.Array) else np.array(value)
+
+    def value_grad(self, name: str):
+        x = self.named(name)
+        if not isinstance(x, self.Array) or x.grad is None:
+            return None
+        return x.grad.asnumpy()
+
+
+def classify_by_table(exc: BaseException, phase: str, patterns=(), types=(), flags: int = 0) -> str | None:
+    """The first canonical kind whose pattern matches, or None.
+
+    patterns: (kind, regex searched in "ExceptionType: message", phases or None for all);
+    types: (exception class or tuple of them, kind), tried after the patterns."""
+    text = f"{type(exc).__name__}: {exc}"
+    for kind, pattern, phases in patterns:
+        if phases is not None and phase not in phases:
+            continue
+        if re.search(pattern, text, flags):
+            return kind
+    for classes, kind in types:
+        if isinstance(exc, classes):
+            return kind
+    return None
 
 
 class Adapter:
@@ -287,11 +621,21 @@ class Adapter:
         """{"default": native str, "second": native str or None, "kind": "gpu"|"virtual"|...}."""
         return {"default": "cpu", "second": None}
 
+    def components(self) -> dict:
+        """Parts of the framework with versions of their own, e.g. {"keras": "3.15.1"};
+        they name the column and spec pins may range them (`keras: "<3"`)."""
+        return {}
+
     def new_session(self, workdir: str) -> Session:
         raise NotImplementedError
 
+    # Error tables for `classify_error` (see `classify_by_table`); the first match wins.
+    error_patterns: tuple = ()  # (kind, regex on "Type: message", phases or None)
+    error_types: tuple = ()     # (exception class(es), kind)
+    error_flags = 0             # re flags for the patterns
+
     def classify_error(self, exc: BaseException, phase: str) -> str:
-        return "other"
+        return classify_by_table(exc, phase, self.error_patterns, self.error_types, self.error_flags) or "other"
 
     def snippet(self, case) -> str:
         """Framework code a person can copy to reproduce the case (best effort)."""

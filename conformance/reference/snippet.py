@@ -218,7 +218,7 @@ def _step(kind: str, a: dict, pd: bool, model_lines: list[str]) -> list[str]:
     if kind == "snapshot":
         return [f"{a['as']} = {{k: p.data().asnumpy() for k, p in net.collect_params().items()}}"]
     if kind == "probe":
-        return [f"# probe {a['name']}: see conformance/adapters/reference_adapter.py"]
+        return [f"# probe {a['name']}: see conformance/adapters/reference/session.py"]
     return [f"# {kind}: {a}"]
 
 

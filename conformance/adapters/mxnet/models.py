@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 
-from conformance.adapters.mxnet_inits import make_init
+from conformance.adapters.mxnet.init import make_init
 
 
 @functools.cache

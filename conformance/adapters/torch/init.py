@@ -11,7 +11,7 @@ forward pre-hook, so it runs at the first forward, after LazyLinear materializes
 from __future__ import annotations
 
 from conformance.adapters.base import Unsupported
-from conformance.adapters.torch_models import classes
+from conformance.adapters.torch.models import classes
 
 
 def init_kind(init) -> tuple[str, dict]:

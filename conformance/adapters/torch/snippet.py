@@ -1,6 +1,6 @@
 """A runnable PyTorch reproduction of a case: the classes it uses, the model, then each step.
 
-Rule: the class sources are taken from `torch_models` with `inspect`, so the snippet shows
+Rule: the class sources are taken from `models.py` with `inspect`, so the snippet shows
 the code that actually ran; everything else is generated text (best effort, never executed).
 """
 
@@ -10,8 +10,8 @@ import inspect
 import keyword
 import textwrap
 
-from conformance.adapters.torch_build import Builder
-from conformance.adapters.torch_models import classes
+from conformance.adapters.torch.build import Builder
+from conformance.adapters.torch.models import classes
 from conformance.inputs import numpy_source
 
 _CLASS_OF = {

@@ -2,7 +2,7 @@
 
 Rule: TensorFlow is imported only in `load()` (TF_CPP_MIN_LOG_LEVEL=2 set first), and the
 first TF call there splits the physical CPU into two logical CPUs so that a machine without
-a GPU still has a second device. Sessions (`tensorflow_session`) execute and observe; this
+a GPU still has a second device. Sessions (`session.py`) execute and observe; this
 module asserts nothing.
 """
 
@@ -108,25 +108,26 @@ class TensorflowAdapter(Adapter):
         return info
 
     def new_session(self, workdir: str):
-        from conformance.adapters.tensorflow_session import TensorflowSession
+        from conformance.adapters.tensorflow.session import TensorflowSession
 
         session = TensorflowSession(self, workdir)
         session.notes["keras"] = _keras_version()
         return session
 
+    error_patterns = _ERROR_PATTERNS
+    error_flags = re.IGNORECASE | re.DOTALL
+
     def classify_error(self, exc: BaseException, phase: str) -> str:
-        message = f"{type(exc).__name__}: {exc}"
-        for kind, pattern, phases in _ERROR_PATTERNS:
-            if phases is not None and phase not in phases:
-                continue
-            if re.search(pattern, message, flags=re.IGNORECASE | re.DOTALL):
-                return kind
-        if phase == "load" and isinstance(exc, ValueError):
+        kind = super().classify_error(exc, phase)
+        if kind == "other" and phase == "load" and isinstance(exc, ValueError):
             return "load_mismatch"
-        return "other"
+        return kind
+
+    def components(self) -> dict:
+        return {"keras": _keras_version()}
 
     def snippet(self, case) -> str:
-        from conformance.adapters.tensorflow_snippet import snippet
+        from conformance.adapters.tensorflow.snippet import snippet
 
         return snippet(case)
 

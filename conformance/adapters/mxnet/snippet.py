@@ -2,7 +2,7 @@
 
 Rule: text only, no MXNet import. The program uses the notes' idioms (nn.Block subclasses,
 net.initialize, autograd.record, nd.save, copyto/as_in_context); the note classes (MLP,
-MySequential, FancyMLP, ...) are named, not repeated: they live in mxnet_models.py. Inputs
+MySequential, FancyMLP, ...) are named, not repeated: they live in models.py. Inputs
 are the kit's NumPy generators, written out so the numbers are the same.
 """
 
@@ -16,8 +16,8 @@ import mxnet as mx
 from mxnet import autograd, gluon, init, nd
 from mxnet.gluon import nn
 # the notes' blocks (MLP, MySequential, FancyMLP, NestMLP, CenteredLayer, MyDense, ...)
-from conformance.adapters.mxnet_models import blocks
-from conformance.adapters.mxnet_inits import my_init_class
+from conformance.adapters.mxnet.models import blocks
+from conformance.adapters.mxnet.init import my_init_class
 globals().update(blocks())
 MyInit = my_init_class()  # 000 §4.2.3
 """

@@ -12,21 +12,21 @@ import re
 
 from conformance.adapters.base import Adapter, Session
 
-# (message regex, canonical kind); the first match wins. Messages are torch 2.x's own.
-_ERROR_PATTERNS = [
-    (r"before Module\.__init__\(\) call", "missing_super_init"),
-    (r"uninitialized parameter", "not_initialized"),
-    (r"Trying to backward through the graph a second time", "graph_freed"),
-    (r"grad can be implicitly created only for scalar outputs", "non_scalar_backward"),
-    (r"in-place operation|modified by an inplace operation", "inplace_in_recording"),
-    (r"Error\(s\) in loading state_dict", "load_mismatch"),
-    (r"does not require grad and does not have a grad_fn", "no_gradient"),
-    (r"Expected all tensors to be on the same device", "device_mismatch"),
-    (r"is not on the expected device|Cannot copy out of meta tensor", "device_mismatch"),
-    (r"shapes cannot be multiplied|size of tensor a .* must match", "shape_mismatch"),
-    (r"in_features inferred from input|shape .* is invalid for input", "shape_mismatch"),
-    (r"Parent directory .* does not exist|No such file or directory", "bad_filename"),
-]
+# (canonical kind, regex on "Type: message", phases); the first match wins. Messages are torch 2.x's own.
+_ERROR_PATTERNS = (
+    ("missing_super_init", r"before Module\.__init__\(\) call", None),
+    ("not_initialized", r"uninitialized parameter", None),
+    ("graph_freed", r"Trying to backward through the graph a second time", None),
+    ("non_scalar_backward", r"grad can be implicitly created only for scalar outputs", None),
+    ("inplace_in_recording", r"in-place operation|modified by an inplace operation", None),
+    ("load_mismatch", r"Error\(s\) in loading state_dict", None),
+    ("no_gradient", r"does not require grad and does not have a grad_fn", None),
+    ("device_mismatch", r"Expected all tensors to be on the same device", None),
+    ("device_mismatch", r"is not on the expected device|Cannot copy out of meta tensor", None),
+    ("shape_mismatch", r"shapes cannot be multiplied|size of tensor a .* must match", None),
+    ("shape_mismatch", r"in_features inferred from input|shape .* is invalid for input", None),
+    ("bad_filename", r"Parent directory .* does not exist|No such file or directory", None),
+)
 
 
 class TorchAdapter(Adapter):
@@ -35,7 +35,7 @@ class TorchAdapter(Adapter):
     def load(self) -> None:
         import torch
 
-        from conformance.adapters import torch_models
+        from conformance.adapters.torch import models as torch_models
 
         self.torch = torch
         torch_models.classes()
@@ -55,9 +55,12 @@ class TorchAdapter(Adapter):
         return {"default": "cpu", "second": second, "kind": "gpu" if second != "meta" else "virtual-meta"}
 
     def new_session(self, workdir: str) -> Session:
-        from conformance.adapters.torch_session import TorchSession
+        from conformance.adapters.torch.session import TorchSession
 
         return TorchSession(self, workdir)
+
+    error_patterns = _ERROR_PATTERNS
+    error_types = (((FileNotFoundError, IsADirectoryError), "bad_filename"),)
 
     def classify_error(self, exc: BaseException, phase: str) -> str:
         text = str(exc)
@@ -66,15 +69,10 @@ class TorchAdapter(Adapter):
             if "size mismatch" in text and not re.search(r"Missing key|Unexpected key", text):
                 return "shape_mismatch"
             return "load_mismatch"
-        for pattern, kind in _ERROR_PATTERNS:
-            if re.search(pattern, text):
-                return kind
-        if isinstance(exc, FileNotFoundError | IsADirectoryError):
-            return "bad_filename"
-        return "other"
+        return super().classify_error(exc, phase)
 
     def snippet(self, case) -> str:
-        from conformance.adapters.torch_snippet import snippet
+        from conformance.adapters.torch.snippet import snippet
 
         try:
             return snippet(case, self.second_device())

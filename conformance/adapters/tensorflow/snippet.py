@@ -6,7 +6,7 @@ same idioms as the adapter (tf.keras subclasses, GradientTape, assign, save_weig
 
 from __future__ import annotations
 
-from conformance.adapters.tensorflow_models import in_dim
+from conformance.adapters.tensorflow.models import in_dim
 from conformance.inputs import numpy_source
 
 _CLASSES = {

@@ -7,21 +7,16 @@ Data on the "meta" device does not exist, so observing it raises Skip (a real GP
 from __future__ import annotations
 
 import contextlib
-import os
 
 import numpy as np
 
-from conformance.adapters import torch_init
-from conformance.adapters.base import AdapterBug, Session, Skip, Unsupported, run_compute
-from conformance.adapters.torch_build import Builder
-from conformance.adapters.torch_models import classes, host_copy, write_data
+from conformance.adapters.torch import init as torch_init
+from conformance.adapters.base import AdapterBug, MissingValue, Session, Skip, Unsupported
+from conformance.adapters.torch.build import Builder
+from conformance.adapters.torch.models import classes, host_copy, write_data
 
 _META_SKIP = ("the second device here is torch's 'meta' device, which holds shapes but no data; "
               "observing values on it needs a GPU")
-
-
-class MissingValue(LookupError):
-    """A value or model that no step produced (usually because an earlier step raised)."""
 
 
 class TorchSession(Session):
@@ -33,7 +28,6 @@ class TorchSession(Session):
         self.spec: dict | None = None
         self.built = None
         self.model = None
-        self.values: dict = {}
         self.pending_inits: dict = {}  # id(module) -> forward pre-hook handle (deferred init)
         self.layer_inits: dict = {}  # id(module) -> construction-time {weight: INIT, bias: INIT}
         # Each case starts from the same global RNG state, whatever ran before it (torch draws
@@ -41,7 +35,7 @@ class TorchSession(Session):
         self.torch.manual_seed(0)
 
     # -- helpers ------------------------------------------------------------
-    def _device(self, name: str | None):
+    def native_device(self, name: str | None):
         if name in (None, "default"):
             return self.torch.device("cpu")
         if name == "second":
@@ -58,18 +52,13 @@ class TorchSession(Session):
     def _param(self, path: str):
         return self._slot(path).get()
 
-    def _value(self, name: str):
-        if name not in self.values:
-            raise MissingValue(f"no value named {name!r} (an earlier step failed?); known: {sorted(self.values)}")
-        return self.values[name]
-
     def canonical_name(self, tensor) -> str:
         for path, slot in self.built.slots.items():
             if slot.get() is tensor:
                 return path
         return "<unnamed>"
 
-    def _host(self, tensor) -> np.ndarray:
+    def host_leaf(self, tensor) -> np.ndarray:
         """A host copy of a tensor for the observers (Skip for meta data)."""
         if isinstance(tensor, np.ndarray):
             return tensor.copy()
@@ -77,7 +66,7 @@ class TorchSession(Session):
             raise Skip(_META_SKIP)
         return host_copy(tensor).copy()
 
-    def _mode_context(self, record: bool):
+    def recording(self, record: bool):
         return contextlib.nullcontext() if record else self.torch.no_grad()
 
     # -- lifecycle ----------------------------------------------------------
@@ -105,11 +94,11 @@ class TorchSession(Session):
     def forward(self, input, name="out", mode="predict", record=True):
         x = self.torch.tensor(input)
         self.model.train(mode == "train")  # torch: dropout follows module.training, not autograd
-        with self._mode_context(record):
+        with self.recording(record):
             self.values[name] = self.model(x)
 
     def backward(self, of="out", loss=None, head=None, retain_graph=False):
-        y = self._value(of)
+        y = self.named(of)
         loss = loss or ("none" if head is not None else "sum")  # a head applies to the value itself
         target = {"sum": lambda: y.sum(), "mean": lambda: y.mean(), "none": lambda: y}[loss]()
         if head is not None:
@@ -132,31 +121,28 @@ class TorchSession(Session):
         self.notes.setdefault("read_param", []).append(
             {"param": param, "type": type(self._param(param)).__name__, "data_shape": list(data.shape)}
         )
-        return self._host(data)
+        return self.host_leaf(data)
 
     def sgd_step(self, lr):
         self.torch.optim.SGD(self.model.parameters(), lr=lr).step()
 
-    def _path(self, file: str) -> str:
-        return os.path.join(self.workdir, file)
-
     def save_tensors(self, file, value):
-        self.torch.save(_to_torch(self.torch, value), self._path(file))
+        self.torch.save(self.to_native(value), self.file_path(file))
 
     def load_tensors(self, file, name):
-        self.values[name] = self.torch.load(self._path(file), weights_only=True)
+        self.values[name] = self.torch.load(self.file_path(file), weights_only=True)
 
     def save_params(self, file):
-        self.torch.save(self.model.state_dict(), self._path(file))
+        self.torch.save(self.model.state_dict(), self.file_path(file))
 
     def load_params(self, file, model=None, initialize=False, device=None):
         self.build(model if model is not None else self.spec)
         if initialize:
             self.initialize()
-        location = self._device(device) if device is not None else None
+        location = self.native_device(device) if device is not None else None
         if location is not None:
             self.model.to(location)
-        state = self.torch.load(self._path(file), weights_only=True, map_location=location)
+        state = self.torch.load(self.file_path(file), weights_only=True, map_location=location)
         self.model.load_state_dict(state)
         self._drop_pending_inits()
 
@@ -175,36 +161,31 @@ class TorchSession(Session):
                        "NotImplementedError: Cannot copy out of meta tensor; no data!)")
 
     def to_device(self, device, target="model"):
-        dev = self._device(device)
+        dev = self.native_device(device)
         if target == "model":
             self._leave_meta(list(self.model.parameters()), dev)
             self.model.to(dev)  # in place for modules
         else:
-            self._leave_meta([self._value(target)], dev)
-            self.values[target] = self._value(target).to(dev)
+            self._leave_meta([self.named(target)], dev)
+            self.values[target] = self.named(target).to(dev)
 
     def tensor(self, name, value, requires_grad=False, device="default"):
-        self.values[name] = self.torch.tensor(value, device=self._device(device), requires_grad=requires_grad)
+        self.values[name] = self.torch.tensor(value, device=self.native_device(device), requires_grad=requires_grad)
 
-    def compute(self, fn, args, out, record=True):
-        xs = [self._value(a) for a in args]
-        with self._mode_context(record):
-            result = run_compute(fn, xs)
-        self.values[out] = result
+    def native_leaf(self, array):
+        return self.torch.tensor(array)
 
-    def update(self, value, lr, how):
-        w = self._value(value)
-        if how == "rebind":
-            self.values[value] = w - lr * w.grad  # a new non-leaf tensor: its .grad stays None
-        elif how == "in_place":
-            with self.torch.no_grad():
-                w -= lr * w.grad
-        else:
-            raise AdapterBug(f"unknown update {how!r}")
+    # update "rebind": w - lr * w.grad is a new non-leaf tensor whose .grad stays None (base)
+    def value_grad_native(self, name: str):
+        return self.named(name).grad
+
+    def update_in_place(self, w, grad, lr) -> None:
+        with self.torch.no_grad():
+            w -= lr * grad
 
     def copy_to(self, value, device, name, how):
-        t = self._value(value)
-        dev = self._device(device)
+        t = self.named(value)
+        dev = self.native_device(device)
         self._leave_meta([t], dev)
         if how == "copy":
             self.values[name] = t.clone().to(dev)  # always new memory
@@ -214,7 +195,7 @@ class TorchSession(Session):
             raise AdapterBug(f"unknown copy_to how {how!r}")
 
     def to_numpy(self, value, name):
-        t = self._value(value)
+        t = self.named(value)
         self._leave_meta([t], self.torch.device("cpu"))
         array = host_copy(t)  # CPU: shares memory with t; GPU: a host copy
         self.notes.setdefault("to_numpy", []).append(
@@ -222,28 +203,31 @@ class TorchSession(Session):
         )
         self.values[name] = array
 
-    def probe(self, name, **args):
+    def probe_is_training(self):
+        raise Unsupported("torch has no autograd training mode; the idiom is module.train()/eval() "
+                          f"(torch.is_grad_enabled() is {self.torch.is_grad_enabled()} outside no_grad)")
+
+    def probe_devices(self):
+        count = self.torch.cuda.device_count()
+        listed = [f"cuda:{i}" for i in range(count)] or ["cpu"]  # the note's try_all_gpus()
+        return {"default": "cpu", "second": self.second, "gpus": count, "listed": listed}
+
+    def probe_try_gpu(self):
         torch = self.torch
-        if name == "is_training":
-            raise Unsupported("torch has no autograd training mode; the idiom is module.train()/eval() "
-                              f"(torch.is_grad_enabled() is {torch.is_grad_enabled()} outside no_grad)")
-        if name == "devices":
-            count = torch.cuda.device_count()
-            listed = [f"cuda:{i}" for i in range(count)] or ["cpu"]  # the note's try_all_gpus()
-            return {"default": "cpu", "second": self.second, "gpus": count, "listed": listed}
-        if name == "try_gpu":
-            device = torch.device("cuda:0") if torch.cuda.device_count() >= 1 else torch.device("cpu")
-            return {"device": str(device), "canonical": "gpu" if device.type == "cuda" else "default"}
-        if name == "structure":
-            return {"text": str(self.model)}
-        if name == "param_type":
-            paths = self.param_paths()
-            if not paths:
-                return {"class": None}
-            return {"class": type(self._param(paths[0])).__name__}
-        if name == "default_device":
-            return {"device": self._canonical_device(torch.tensor([1, 2, 3]).device)}
-        raise AdapterBug(f"unknown probe {name!r}")
+        device = torch.device("cuda:0") if torch.cuda.device_count() >= 1 else torch.device("cpu")
+        return {"device": str(device), "canonical": "gpu" if device.type == "cuda" else "default"}
+
+    def probe_structure(self):
+        return {"text": str(self.model)}
+
+    def probe_param_type(self):
+        paths = self.param_paths()
+        if not paths:
+            return {"class": None}
+        return {"class": type(self._param(paths[0])).__name__}
+
+    def probe_default_device(self):
+        return {"device": self.canonical_device(self.torch.tensor([1, 2, 3]).device)}
 
     # -- observers ----------------------------------------------------------
     def param_paths(self) -> list[str]:
@@ -267,11 +251,11 @@ class TorchSession(Session):
         return None if is_lazy(p) else tuple(int(d) for d in p.shape)
 
     def param_value(self, path: str) -> np.ndarray:
-        return self._host(self._param(path))
+        return self.host_leaf(self._param(path))
 
     def param_grad(self, path: str):
         grad = self._param(path).grad
-        return None if grad is None else self._host(grad)
+        return None if grad is None else self.host_leaf(grad)
 
     def set_param(self, path: str, value: np.ndarray) -> None:
         from torch.nn.parameter import is_lazy
@@ -283,48 +267,28 @@ class TorchSession(Session):
             p.copy_(self.torch.from_numpy(np.ascontiguousarray(value)))
         self._drop_pending_inits()
 
-    def same_storage(self, kind: str, a: str, b: str) -> bool:
-        get = self._param if kind == "param" else self._value
-        return _same_storage(self.torch, get(a), get(b))
+    def param_array(self, path: str):
+        return self._param(path)
 
-    def value(self, name: str):
-        return _to_host(self, self._value(name))
+    def same_storage(self, kind: str, a: str, b: str) -> bool:
+        return _same_storage(self.torch, self.array_of(kind, a), self.array_of(kind, b))
 
     def value_grad(self, name: str):
-        t = self._value(name)
+        t = self.named(name)
         if not isinstance(t, self.torch.Tensor):
             return None
         if not t.is_leaf:  # reading .grad of a non-leaf warns and gives None
             self.notes["value_grad_non_leaf"] = name
             return None
-        return None if t.grad is None else self._host(t.grad)
+        return None if t.grad is None else self.host_leaf(t.grad)
 
-    def _canonical_device(self, device) -> str:
+    def canonical_device(self, device) -> str:
         if device.type == "cpu":
             return "default"
         return "second" if str(device) == self.second or device.type == self.second else "gpu"
 
-    def device_of(self, kind: str, name: str) -> dict:
-        t = self._param(name) if kind == "param" else self._value(name)
-        if isinstance(t, np.ndarray):
-            return {"canonical": "default", "native": "numpy (host memory)"}
-        return {"canonical": self._canonical_device(t.device), "native": str(t.device)}
-
-
-def _to_torch(torch, value):
-    if isinstance(value, list):
-        return [_to_torch(torch, v) for v in value]
-    if isinstance(value, dict):
-        return {k: _to_torch(torch, v) for k, v in value.items()}
-    return torch.tensor(value)
-
-
-def _to_host(session, value):
-    if isinstance(value, list | tuple):
-        return [_to_host(session, v) for v in value]
-    if isinstance(value, dict):
-        return {k: _to_host(session, v) for k, v in value.items()}
-    return session._host(value)
+    def device_of_array(self, tensor):
+        return tensor.device
 
 
 def _shares(torch, tensor, array: np.ndarray) -> bool:

@@ -11,13 +11,12 @@ returns, kept per variable until the next backward. Framework errors propagate u
 from __future__ import annotations
 
 import contextlib
-import os
 
 import numpy as np
 
-from conformance.adapters.base import AdapterBug, Session, Skip, Unsupported, run_compute
-from conformance.adapters.tensorflow_init import initialize, make_initializer
-from conformance.adapters.tensorflow_models import build_model
+from conformance.adapters.base import AdapterBug, Session, Skip, Unsupported
+from conformance.adapters.tensorflow.init import initialize, make_initializer
+from conformance.adapters.tensorflow.models import build_model
 
 
 def _user_getattr(obj, attr: str):
@@ -31,6 +30,7 @@ class TensorflowSession(Session):
     def __init__(self, adapter, workdir):
         super().__init__(adapter, workdir)
         self.tf = adapter.tf
+        self.total = adapter.tf.reduce_sum
         # Every case starts from the same random state, so a case's values do not depend
         # on which cases ran before it in this process (determinism across runs).
         # clear_session also restarts Keras' layer-name counters (dense, dense_1, ...).
@@ -38,8 +38,8 @@ class TensorflowSession(Session):
         self.tf.keras.utils.set_random_seed(0)
         self.built = None
         self.spec = None
-        self.values: dict = {}
-        self.value_tape: dict = {}
+        self.value_tape: dict = {}        # value name -> the tape that recorded it (or None)
+        self._active_tape = None
         self.grad_names: set = set()      # values created with requires_grad (tf.Variable)
         self.tape = None
         self.tape_spent = False
@@ -50,7 +50,7 @@ class TensorflowSession(Session):
         self.model_device = None
 
     # -- helpers -------------------------------------------------------------------------
-    def _dev(self, device):
+    def native_device(self, device):
         if device in (None, "default"):
             return self.adapter.default_device
         second = self.adapter.second_device
@@ -62,7 +62,7 @@ class TensorflowSession(Session):
         return make_initializer(init, self, path, transpose)
 
     def _build(self, spec, device=None):
-        scope = self.tf.device(self._dev(device)) if device else contextlib.nullcontext()
+        scope = self.tf.device(self.native_device(device)) if device else contextlib.nullcontext()
         with scope:
             built = build_model(spec, self._init)
         self.notes.update(built.notes)
@@ -103,13 +103,19 @@ class TensorflowSession(Session):
         array = np.array(array)
         return array.T.copy() if ref.transpose else array
 
-    def _recording(self, record):
+    def recording(self, record):
+        """The case's GradientTape (a fresh one once a non-persistent tape is spent)."""
         if not record:
-            return contextlib.nullcontext(), None
+            self._active_tape = None
+            return contextlib.nullcontext()
         if self.tape is None or self.tape_spent:
             self.tape = self.tf.GradientTape(persistent=self.persistent)
             self.tape_spent = False
-        return self.tape, self.tape
+        self._active_tape = self.tape
+        return self.tape
+
+    def produced(self, name, recorded):
+        self.value_tape[name] = self._active_tape if recorded else None
 
     # -- lifecycle ---------------------------------------------------------------------
     def prepare(self, case):
@@ -161,11 +167,10 @@ class TensorflowSession(Session):
         x = tf.constant(input)
         kwargs = {"training": True} if mode == "train" else {}
         scope = tf.device(self.model_device) if self.model_device else contextlib.nullcontext()
-        context, tape = self._recording(record)
-        with scope, context:
+        with scope, self.recording(record):
             y = model(x, **kwargs)
         self.values[name] = y
-        self.value_tape[name] = tape
+        self.produced(name, record)
         if self.model_device:
             self.notes["forward_device"] = (
                 f"model variables on {self.model_device}, input on {x.device}: "
@@ -180,7 +185,7 @@ class TensorflowSession(Session):
 
     def backward(self, of="out", loss="sum", head=None, retain_graph=False):
         tf = self.tf
-        y = self.values[of]
+        y = self.named(of)
         tape = self.value_tape.get(of)
         if tape is None:
             tape = tf.GradientTape()   # the value was computed outside any tape
@@ -216,42 +221,35 @@ class TensorflowSession(Session):
 
     def tensor(self, name, value, requires_grad=False, device="default"):
         tf = self.tf
-        with tf.device(self._dev(device)):
+        with tf.device(self.native_device(device)):
             self.values[name] = tf.Variable(value) if requires_grad else tf.constant(value)
         if requires_grad:
             self.grad_names.add(name)
         self.value_tape[name] = None
 
-    def compute(self, fn, args, out, record=True):
-        tf = self.tf
-        xs = [self.values[a] for a in args]
-        context, tape = self._recording(record)
-        with context:
-            y = run_compute(fn, xs, total=tf.reduce_sum)
-        self.values[out] = y
-        self.value_tape[out] = tape
+    def value_grad_native(self, name):
+        return self.value_grads.get(name)
+
+    def update_in_place(self, w, grad, lr):
+        w.assign_sub(lr * grad)
 
     def update(self, value, lr, how):
-        w = self.values[value]
-        g = self.value_grads.get(value)
-        if how == "rebind":
-            self.values[value] = w - lr * g     # a new Tensor: no longer the tf.Variable
+        super().update(value, lr, how)
+        if how == "rebind":     # a new Tensor: no longer the tf.Variable
             self.notes["update"] = f"rebind gives {type(self.values[value]).__name__}, not a tf.Variable"
-        else:
-            w.assign_sub(lr * g)
 
     def probe(self, name, **args):
-        from conformance.adapters import tensorflow_probes
+        from conformance.adapters.tensorflow import probes as tensorflow_probes
 
         return tensorflow_probes.probe(self, name)
 
     # -- devices -------------------------------------------------------------------------
     def to_device(self, device, target="model"):
         tf = self.tf
-        dev = self._dev(device)
+        dev = self.native_device(device)
         if target != "model":
             with tf.device(dev):
-                self.values[target] = tf.identity(self.values[target])
+                self.values[target] = tf.identity(self.named(target))
             return
         # Keras has no model.to(device): variables live where they were created. The idiom is
         # to create the model under `with tf.device(...)`; a built model is re-created there
@@ -271,36 +269,36 @@ class TensorflowSession(Session):
         )
 
     def copy_to(self, value, device, name, how):
-        with self.tf.device(self._dev(device)):
-            self.values[name] = self.tf.identity(self.values[value])
+        with self.tf.device(self.native_device(device)):
+            self.values[name] = self.tf.identity(self.named(value))
         self.value_tape[name] = None
         self.notes["copy_to"] = f"tf.identity under tf.device ({how}: TF has one idiom for both)"
 
     def to_numpy(self, value, name):
-        self.values[name] = self.values[value].numpy()
+        self.values[name] = self.named(value).numpy()
 
     # -- save / load ---------------------------------------------------------------------
     def save_tensors(self, file, value):
-        from conformance.adapters import tensorflow_io
+        from conformance.adapters.tensorflow import io as tensorflow_io
 
         tensorflow_io.save_tensors(self, file, value)
 
     def load_tensors(self, file, name):
-        from conformance.adapters import tensorflow_io
+        from conformance.adapters.tensorflow import io as tensorflow_io
 
         self.values[name] = tensorflow_io.load_tensors(self, file)
 
     def save_params(self, file):
-        self._model().save_weights(os.path.join(self.workdir, file))
+        self._model().save_weights(self.file_path(file))
 
     def load_params(self, file, model=None, initialize=False, device=None):
         built = self._build(model or self.spec, device=device)
         self.built, self.spec = built, (model or self.spec)
         if device:
-            self.model_device = self._dev(device)
+            self.model_device = self.native_device(device)
         if initialize:
             self.initialize()
-        built.model.load_weights(os.path.join(self.workdir, file))
+        built.model.load_weights(self.file_path(file))
 
     # -- observers -----------------------------------------------------------------------
     def param_paths(self):
@@ -348,46 +346,27 @@ class TensorflowSession(Session):
         if kind == "param":
             va, vb = self._existing(self._ref(a)), self._existing(self._ref(b))
             return va is not None and va is vb
-        from conformance.adapters.tensorflow_probes import buffer_address
+        from conformance.adapters.tensorflow.probes import buffer_address
 
-        x, y = self._named(a), self._named(b)
+        x, y = self.named(a), self.named(b)
         if x is y:
             return True
         ax, ay = buffer_address(self, x), buffer_address(self, y)
         self.notes[f"buffer:{a}|{b}"] = f"{ax} {ay}"
         return ax is not None and ax == ay
 
-    def _named(self, name):
-        if name not in self.values:   # the step that makes it did not run (an earlier error)
-            raise ValueError(f"no value named '{name}' in this session")
-        return self.values[name]
-
-    def value(self, name):
-        return _host(self._named(name))
-
     def value_grad(self, name):
         grad = self.value_grads.get(name)
         return None if grad is None else self.tf.convert_to_tensor(grad).numpy()
 
-    def device_of(self, kind, name):
-        if kind == "param":
-            var = self._existing(self._ref(name))
-            if var is None:
-                raise ValueError(f"'{name}' does not exist yet (Keras creates variables at the first call)")
-            native = getattr(var, "value", var).device
-        else:
-            obj = self._named(name)
-            if isinstance(obj, np.ndarray):
-                return {"canonical": "default", "native": "numpy (host memory)"}
-            native = obj.device
-        return {"canonical": self.adapter.canonical_device(native), "native": native}
+    def param_array(self, path):
+        var = self._existing(self._ref(path))
+        if var is None:
+            raise ValueError(f"'{path}' does not exist yet (Keras creates variables at the first call)")
+        return getattr(var, "value", var)   # a Keras variable wraps a tf.Variable
 
+    def device_of_array(self, array):
+        return array.device
 
-def _host(obj):
-    if isinstance(obj, dict):
-        return {k: _host(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_host(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return obj
-    return np.array(obj)
+    def canonical_device(self, native):
+        return self.adapter.canonical_device(native)

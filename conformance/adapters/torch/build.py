@@ -1,14 +1,14 @@
 """Spec model mapping -> torch module tree, with every parameter's canonical path.
 
 Rule: the builder records where each canonical parameter lives natively (module + attribute)
-and its native `named_parameters()` name; the modules themselves come from `torch_models`.
+and its native `named_parameters()` name; the modules themselves come from `models.py`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from conformance.adapters.torch_models import classes
+from conformance.adapters.torch.models import classes
 
 
 def join(prefix: str, name: str) -> str:

@@ -1,7 +1,7 @@
-"""The MXNet 1.x (Gluon) adapter: contexts, error kinds, snippets; sessions in mxnet_session.
+"""The MXNet 1.x (Gluon) adapter: contexts, error kinds, snippets; sessions in session.py.
 
 Rule: MXNet is imported only in `MxnetAdapter.load()` and inside methods, never at module
-import. Canonical parameter paths come from walking Gluon's own registries (mxnet_paths);
+import. Canonical parameter paths come from walking Gluon's own registries (base.BlockTreeSession);
 native names ("dense0_weight") are kept as observations. Gluon's Dense weight is already
 (out, in). The second device is gpu(0) when this MXNet build sees a GPU, else cpu(1).
 """
@@ -9,7 +9,7 @@ native names ("dense0_weight") are kept as observations. Gluon's Dense weight is
 from __future__ import annotations
 
 from conformance.adapters.base import Adapter, AdapterBug, Session
-from conformance.adapters.mxnet_errors import classify
+from conformance.adapters.mxnet.errors import classify
 
 
 class MxnetAdapter(Adapter):
@@ -63,7 +63,7 @@ class MxnetAdapter(Adapter):
         }
 
     def new_session(self, workdir: str) -> Session:
-        from conformance.adapters.mxnet_session import MxnetSession
+        from conformance.adapters.mxnet.session import MxnetSession
 
         return MxnetSession(self, workdir)
 
@@ -71,6 +71,6 @@ class MxnetAdapter(Adapter):
         return classify(exc, phase)
 
     def snippet(self, case) -> str:
-        from conformance.adapters.mxnet_snippet import snippet
+        from conformance.adapters.mxnet.snippet import snippet
 
         return snippet(case, second=str(self.second_ctx()))
