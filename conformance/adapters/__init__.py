@@ -16,6 +16,8 @@ ADAPTERS = {
 
 # The module each framework needs; used to detect what is installed without importing it.
 FRAMEWORK_MODULES = {"reference": None, "torch": "torch", "tensorflow": "tensorflow", "mxnet": "mxnet"}
+ADAPTERS["paddle"] = "conformance.adapters.paddle.adapter:PaddleAdapter"
+FRAMEWORK_MODULES["paddle"] = "paddle"
 
 
 def get_adapter(name: str):
