@@ -125,7 +125,7 @@ def cmd_run(args) -> int:
         written.append(path)
         if results.get("import_error"):
             # Said once, with the real error; the file holds no case records, only the error.
-            print(f"   {framework} could not be imported: {results['import_error']}", flush=True)
+            print(f"   {results['import_error']}", flush=True)
             print(f"   -> {path} (marks the failure; report and gate show it once)", flush=True)
             worst = 1
             continue

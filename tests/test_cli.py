@@ -244,7 +244,11 @@ def test_an_unimportable_framework_says_its_error_once_and_leaves_one_marked_fil
     marked = json.loads((workdir / "out/results/fake_adapter_FakeAdapter-unavailable.json").read_text("utf-8"))
     assert "No module named 'fakeframework'" in marked["import_error"] and marked["cases"] == []
 
+    assert main(["report", "out/results/fake_adapter_FakeAdapter-unavailable.json", "-o", "site"]) == 0
+    assert (workdir / "site" / "summary.md").read_text("utf-8").count("fakeframework") == 1
+    assert (workdir / "site" / "index.html").read_text("utf-8").count("fakeframework") <= 2, "not once per case"
     pytest.importorskip("conformance.gate")
+    capsys.readouterr()
     assert main(["gate", "out/results/fake_adapter_FakeAdapter-unavailable.json"]) == 1
     assert capsys.readouterr().out.count("fakeframework") == 1, "the gate says it once"
 
