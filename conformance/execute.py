@@ -148,8 +148,7 @@ def _call_args(kind: str, args: dict, execution: Execution, index: int) -> dict:
         call["value"] = generate_value(args["value"])
         execution.evidence[f"input:{index}"] = call["value"]
     if kind == "probe":
-        call.pop("name", None)
-        call = {"name": args["name"]}
+        call = {"name": args["name"], **(args.get("args") or {})}
     return call
 
 

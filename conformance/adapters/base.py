@@ -101,6 +101,8 @@ STEP_METHODS = {
     "to_numpy": "to_numpy",
     "probe": "probe",
     "snapshot": "runner",
+    "random": "random",            # notes 000 §4.1: nd.random.uniform, the framework's own RNG
+    "attach_grad": "attach_grad",  # note 002: attach_grad (requires_grad_) on an existing value
 }
 
 # Named functions for the `compute` step (args are value names).
@@ -111,6 +113,8 @@ COMPUTE_FUNCTIONS = {
     "mul": "a * b, two arguments",
     "setitem_zero": "inside recording, write 0 into element [0] of the first argument in place",
     "sum_two_x_squared": "(2 * x * x).sum(), one argument",
+    "norm": "the framework's L2 norm of all elements (x.norm(), tf.norm), one argument",
+    "add_out": "a + b written into c with the framework's out= (nd.elemwise_add(a, b, out=c)); returns c",
 }
 
 def run_compute(fn: str, xs: list, total=lambda x: x.sum()):
@@ -140,10 +144,21 @@ def run_compute(fn: str, xs: list, total=lambda x: x.sum()):
 PROBES = {
     "is_training": "{'inside_recording': bool, 'outside_recording': bool}",
     "devices": "{'default': str, 'second': str|None, 'gpus': int, 'listed': [str]}",
-    "try_gpu": "{'device': native str of what try_gpu(0) gives, 'canonical': 'gpu'|'default'}",
+    "try_gpu": "args i? (default 0): {'device': native str of what try_gpu(i) gives, 'canonical': 'gpu'|'default'}",
     "structure": "{'text': printed model structure}",
     "param_type": "{'class': native class name of a parameter of the model}",
     "default_device": "{'device': canonical device of a tensor created with no device}",
+    # probes of the notes' own code (issue 10; args in the probe step's `args`):
+    "try_all_gpus": "{'devices': [native str], 'canonical': [...]}: the note's try_all_gpus()",
+    "param_dict": "args target?, select?: Gluon's net[0].params / collect_params(select) as "
+                  "{'container', 'names', 'shapes', 'dtypes', 'attributes': {native name: canonical path}, 'text'}",
+    "state_dict": "args target?: torch's module.state_dict() as {'container', 'names', 'shapes', 'dtypes', 'attributes'}",
+    "keras_weights": "args target?: Keras' layer.weights as {'short_names', 'shapes' (native layout), 'dtypes', 'count'}",
+    "param_repr": "args param: {'text': the printed parameter, 'class', 'data_class'}",
+    "saved_params": "args file: what the framework's plain loader reads from a save_params file: {'container', 'names', 'shapes'}",
+    "sequential_class": "{'is_model': Sequential subclasses the framework's model class, 'base', 'class'}",
+    "np_save": "args values ('x,y'), kind one|list|dict: the TF note's np.save of the framework's tensors, "
+               "then np.load without pickle: {'saved', 'error', 'needs_pickle', 'loaded_shape', 'loaded_dtype'}",
 }
 
 
@@ -207,6 +222,11 @@ class Session:
         """Hook: a step just stored value `name` (recorded or not)."""
 
     total = staticmethod(lambda x: x.sum())  # sum of all elements, the framework's way
+    norm = staticmethod(lambda x: x.norm())  # L2 norm of all elements, the framework's way
+
+    def add_out(self, a, b, out):
+        """a + b written into `out` by the framework's out= argument; returns the result."""
+        self._missing("compute:add_out")
 
     def log_init(self, native: str, shape, step: int | None = None) -> None:
         """Record one initializer call, named by canonical path when `native` is known."""
@@ -307,7 +327,12 @@ class Session:
         """One of COMPUTE_FUNCTIONS on named values, inside `recording(record)`."""
         xs = [self.named(a) for a in args]
         with self.recording(record):
-            result = run_compute(fn, xs, total=self.total)
+            if fn == "norm":
+                result = self.norm(xs[0])
+            elif fn == "add_out":
+                result = self.add_out(*xs)
+            else:
+                result = run_compute(fn, xs, total=self.total)
         self.values[out] = result
         self.produced(out, record)
 
@@ -328,6 +353,15 @@ class Session:
 
     def to_numpy(self, value, name):
         self._missing("to_numpy")
+
+    def random(self, name, low=None, high=None, shape=None):
+        """A uniform draw from the framework's own RNG (the note's nd.random.uniform(low, high,
+        shape=...)); arguments left out are left out of the call too."""
+        self._missing("random")
+
+    def attach_grad(self, value):
+        """Ask for the gradient of an existing value (attach_grad / requires_grad_)."""
+        self._missing("attach_grad")
 
     def probe(self, name, **args):
         """Dispatches to the method `probe_<name>` (see PROBES)."""

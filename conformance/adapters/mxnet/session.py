@@ -16,12 +16,13 @@ import contextlib
 import numpy as np
 
 from conformance.adapters.base import BlockTreeSession
+from conformance.adapters.mxnet.notes import MxnetNotesMixin
 from conformance.adapters.mxnet.errors import classify, meaningful_line
 from conformance.adapters.mxnet.init import make_init
 from conformance.adapters.mxnet.models import ModelBuilder, blocks
 
 
-class MxnetSession(BlockTreeSession):
+class MxnetSession(MxnetNotesMixin, BlockTreeSession):
     """One case on MXNet: the model (a Block, or a ParameterDict), named NDArrays, contexts."""
 
     def __init__(self, adapter, workdir: str):
@@ -171,10 +172,6 @@ class MxnetSession(BlockTreeSession):
             "gpus": mx.context.num_gpus(),
             "listed": [str(mx.cpu(0))] + [str(mx.gpu(i)) for i in range(mx.context.num_gpus())],
         }
-
-    def probe_try_gpu(self):
-        ctx = self.adapter.try_gpu()
-        return {"device": str(ctx), "canonical": "gpu" if ctx.device_type == "gpu" else "default"}
 
     def probe_default_device(self):
         return {"device": self.canonical_device(self.nd.ones((1,)).context)}

@@ -14,6 +14,7 @@ from collections import Counter
 
 import numpy as np
 
+from conformance.adapters.reference.notes import ReferenceNotesMixin
 from conformance.adapters.base import STEP_METHODS, AdapterBug, BlockTreeSession
 
 
@@ -42,7 +43,7 @@ def _scope_all(cls):
 
 
 @_scope_all
-class ReferenceSession(BlockTreeSession):
+class ReferenceSession(ReferenceNotesMixin, BlockTreeSession):
     """One case on the reference: the model (Block or ParameterDict) and named values."""
 
     resolve_in_parameter_dict = True
@@ -146,10 +147,6 @@ class ReferenceSession(BlockTreeSession):
             "gpus": ref.num_gpus(),
             "listed": [str(d) for d in ref.device.available()],
         }
-
-    def probe_try_gpu(self):
-        dev = self.ref.try_gpu()
-        return {"device": str(dev), "canonical": self.canonical_device(dev)}
 
     def probe_default_device(self):
         return {"device": self.canonical_device(self.ref.ones((1,)).device)}

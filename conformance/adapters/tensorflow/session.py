@@ -15,6 +15,7 @@ import contextlib
 import numpy as np
 
 from conformance.adapters.base import AdapterBug, Session, Skip, Unsupported
+from conformance.adapters.tensorflow.notes import TensorflowNotesMixin
 from conformance.adapters.tensorflow.init import initialize, make_initializer
 from conformance.adapters.tensorflow.models import build_model
 
@@ -26,7 +27,7 @@ def _user_getattr(obj, attr: str):
     return eval(compile(f"obj.{attr}", "<user code>", "eval"), {"obj": obj})
 
 
-class TensorflowSession(Session):
+class TensorflowSession(TensorflowNotesMixin, Session):
     def __init__(self, adapter, workdir):
         super().__init__(adapter, workdir)
         self.tf = adapter.tf
@@ -241,6 +242,9 @@ class TensorflowSession(Session):
     def probe(self, name, **args):
         from conformance.adapters.tensorflow import probes as tensorflow_probes
 
+        method = getattr(self, f"probe_{name}", None)  # the notes' probes (tensorflow/notes.py)
+        if method is not None:
+            return method(**args)
         return tensorflow_probes.probe(self, name)
 
     # -- devices -------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import numpy as np
 
 from conformance.adapters.torch import init as torch_init
 from conformance.adapters.base import AdapterBug, MissingValue, Session, Skip, Unsupported
+from conformance.adapters.torch.notes import TorchNotesMixin
 from conformance.adapters.torch.build import Builder
 from conformance.adapters.torch.models import classes, host_copy, write_data
 
@@ -19,7 +20,7 @@ _META_SKIP = ("the second device here is torch's 'meta' device, which holds shap
               "observing values on it needs a GPU")
 
 
-class TorchSession(Session):
+class TorchSession(TorchNotesMixin, Session):
     def __init__(self, adapter, workdir: str):
         super().__init__(adapter, workdir)
         self.C = classes()
@@ -211,11 +212,6 @@ class TorchSession(Session):
         count = self.torch.cuda.device_count()
         listed = [f"cuda:{i}" for i in range(count)] or ["cpu"]  # the note's try_all_gpus()
         return {"default": "cpu", "second": self.second, "gpus": count, "listed": listed}
-
-    def probe_try_gpu(self):
-        torch = self.torch
-        device = torch.device("cuda:0") if torch.cuda.device_count() >= 1 else torch.device("cpu")
-        return {"device": str(device), "canonical": "gpu" if device.type == "cuda" else "default"}
 
     def probe_structure(self):
         return {"text": str(self.model)}
