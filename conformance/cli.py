@@ -182,6 +182,13 @@ def _default_results(results: list[str], out: str) -> list[str]:
 
 
 def cmd_report(args) -> int:
+    from conformance.report.runs import gc_paused
+
+    with gc_paused():  # the report builds millions of small objects: see gc_paused
+        return _report(args)
+
+
+def _report(args) -> int:
     from conformance.report import load_view, write_view
     from conformance.report.compare import CompareError, resolve_column
     from conformance.report.markdown import render_compare

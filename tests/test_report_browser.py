@@ -89,7 +89,7 @@ BROKEN = {"message": XSS, "observations": {"error": {"type": "RuntimeError"}, "m
           "checks": [{"ok": False, "check": "gradient: expected sum of uses"}]}  # fmt: skip
 NAN = {"observations": {"values": {"mean": "NaN", "max": "Infinity", "min": "-Infinity"}}}
 RUNS = [
-    run("0.1.0", [case("shared-storage", "SH1"), case("grad-sum", "SH2"),
+    run("0.1.0", [case("shared-storage", "SH1"), case("grad-sum", "SH2", title=f"Grad {XSS}"),
                   case("default-init", "IN1", outcomes=INIT),
                   case("two-passes", "AG6", outcomes=GRAD, **NAN)], framework="reference"),
     run("1.9.1", [case("shared-storage", "SH1"), case("grad-sum", "SH2"),
@@ -226,6 +226,7 @@ def test_a_cell_opens_to_its_observations_and_shows_markup_as_text(page):
     assert "RuntimeError" in text and CLAIM in text
     assert "gradient: expected sum of uses" in panel.locator("ul.checks").inner_text()
     assert XSS in text  # the message is shown as text...
+    assert f"Grad {XSS}" in case_row(page, "grad-sum").locator("th").inner_text()  # and the title
     assert page.evaluate("document.querySelectorAll('script').length") == 3  # ...not run
     assert panel.locator("pre.snippet").inner_text().strip() == "net = Net()"
     cell.click()  # the same cell closes it

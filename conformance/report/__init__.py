@@ -23,7 +23,10 @@ __all__ = ["REPORT_FORMAT", "load_view", "write_report", "write_view"]
 
 
 def load_view(results_paths: list[str], catalogue_path: str | None = None):
-    """(view, merged, unreadable) for the results files or folders named."""
+    """(view, merged, unreadable) for the results files or folders named.
+
+    Callers that keep the view while building more should pause the collector around
+    both (`runs.gc_paused`), as `write_report` does."""
     runs, unreadable = [], []
     with gc_paused():
         for path in expand_paths(list(results_paths)):
@@ -42,6 +45,13 @@ def write_report(results_paths: list[str], out_dir: str, catalogue_path: str | N
     `results_paths` may name files or folders (a folder means its *.json files).
     Returns {"html": path, "json": path, "markdown": path}.
     """
+    with gc_paused():  # one pause for the whole report: see runs.gc_paused
+        return _load_and_write(results_paths, out_dir, catalogue_path)
+
+
+def _load_and_write(results_paths, out_dir, catalogue_path) -> dict:
+    # A function of its own, so that the view is freed (by reference counting) before the
+    # collector is switched back on: otherwise its first pass walks every object of it.
     view, merged, unreadable = load_view(results_paths, catalogue_path)
     return write_view(view, merged, unreadable, out_dir)
 

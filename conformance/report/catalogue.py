@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 
 import yaml
 
+# libyaml's safe loader when PyYAML was built with it (10x faster), else the pure-Python one.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass(frozen=True)
 class Behaviour:
@@ -35,7 +38,7 @@ def load_catalogue(path: str | None) -> Catalogue:
         return Catalogue(problem=f"behaviour catalogue not found: {path}")
     try:
         with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
+            data = yaml.load(handle, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return Catalogue(problem=f"behaviour catalogue unreadable: {path}: {first_line}")

@@ -5,7 +5,8 @@ goes through markupsafe.escape, and the data the page's script reads is JSON wit
 `>`, `&` and line separators written as \\u escapes, so no value (an error message holding
 `</script>`, say) can end the script or add markup. The page embeds two data elements:
 the matrix essentials (columns, case metadata, each cell's status and outcome), read at
-load, and the cell details (messages, observations, outcomes, pins, checks, snippets),
+load — the page's script builds the case rows from them (escaping every value), so the
+markup holds only topics and behaviours — and the cell details (messages, observations, outcomes, pins, checks, snippets),
 decoded only when first needed (a cell opened, a search, the comparison). Details over
 `COMPRESS_OVER` bytes are embedded gzip-compressed and base64-encoded (the browser's
 DecompressionStream unpacks them); base64 holds no markup characters.
@@ -19,14 +20,16 @@ import math
 import zlib
 
 import jinja2
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
-from conformance.report.model import MISSING, CaseEntry, ReportView
+from conformance.report.model import MISSING, ReportView
 from conformance.report.runs import LEGACY_STATUSES, STATUSES
 
-# Field order of one cell's details (documented in the page's script too).
+# Field order of one cell's details (documented in the page's script too). `held`: per
+# outcome of the case (details.outcomes[case]), whether it held (true/false/null); the
+# checks that failed for an outcome are the checks with ok false and that outcome.
 DETAIL_FIELDS = (
-    "message", "snippet", "duration_s", "checks", "observations", "outcomes", "pin",
+    "message", "snippet", "duration_s", "checks", "observations", "held", "pin",
     "expected_outcome",
 )  # fmt: skip
 CELL_STATUSES = STATUSES + LEGACY_STATUSES
@@ -38,38 +41,6 @@ _SCRIPT_ESCAPES = (
     ("\u2028", "\\u2028"),
     ("\u2029", "\\u2029"),
 )
-_NORM_CLASS = {True: " nrm", False: " alt", None: ""}
-_MISSING_CELL = '<td class="s-missing"><span class="w">not run</span></td>'
-
-
-class _CellMarkup(dict):
-    """(status, label, normative) -> the <td> of a case cell; built once per distinct key."""
-
-    def __missing__(self, key):
-        status, label, normative = key
-        if status == MISSING:
-            text = _MISSING_CELL
-        else:
-            text = (
-                f'<td class="s-{escape(status)}{_NORM_CLASS[normative]}">'
-                f'<button class="c">{escape(label)}</button></td>'
-            )
-        self[key] = text
-        return text
-
-
-def case_row(entry: CaseEntry, cells: _CellMarkup) -> str:
-    """The <tr> of one case: its id, title, claim change, and one cell per column."""
-    head = f'<span class="cid">{escape(entry.id)}</span> <span class="title">{escape(entry.title)}</span>'
-    if entry.changes:
-        head += f' <span class="chg">{escape(entry.change_text)}</span>'
-    tds = "".join(
-        cells[(s, lab, n)] for s, lab, n in zip(entry.statuses, entry.labels, entry.normative)
-    )
-    d = ' data-d="1"' if entry.disagree else ""
-    return f'<tr class="case" data-i="{entry.index}"{d}><th scope="row">{head}</th>{tds}</tr>\n'
-
-
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("conformance", "templates"),
@@ -79,8 +50,7 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.globals["MISSING"] = MISSING
-    cells = _CellMarkup()
-    env.filters["case_rows"] = lambda entries: Markup("".join(case_row(e, cells) for e in entries))
+    env.filters["case_indexes"] = lambda entries: " ".join(str(e.index) for e in entries)
     return env
 
 
@@ -98,7 +68,8 @@ def _finite(value):
 def script_json(data) -> Markup:
     """JSON that is safe inside <script type="application/json"> (and in JS string context)."""
     try:
-        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False,
+                          check_circular=False, default=str)  # fmt: skip
     except ValueError:  # a NaN or infinity: JSON has none, so write them as strings
         text = json.dumps(_finite(data), ensure_ascii=False, separators=(",", ":"), default=str)
     for raw, escaped in _SCRIPT_ESCAPES:
@@ -142,6 +113,7 @@ def page_data(view: ReportView) -> dict:
                 e.normative_label,
                 e.normative_says,
                 e.change_text,
+                1 if e.disagree else 0,
             ]
             for e in view.cases
         ],
@@ -150,15 +122,23 @@ def page_data(view: ReportView) -> dict:
 
 
 def detail_data(view: ReportView) -> dict:
-    """Every cell's details, [case][column] -> list in DETAIL_FIELDS order (0 where not run)."""
+    """Every cell's details, [case][column] -> list in DETAIL_FIELDS order (0 where not run),
+    plus each case's outcomes once ([label, says, normative]) and the distinct snippets."""
     snippets: dict[str, int] = {"": 0}
-    cells = []
+    cells, outcomes = [], []
     for entry in view.cases:
         row = []
+        labels: list[str] | None = None
         for result in entry.results:
             if result is None:
                 row.append(0)
                 continue
+            if labels is None:
+                items = [o for o in result["outcomes"] if isinstance(o, dict)]
+                labels = [o.get("label") for o in items]
+                outcomes.append([[o.get("label"), o.get("says") or "", bool(o.get("normative"))]
+                                 for o in items])  # fmt: skip
+            held = [o.get("held") for o in result["outcomes"] if isinstance(o, dict)]
             row.append(
                 [
                     result["message"],
@@ -166,13 +146,15 @@ def detail_data(view: ReportView) -> dict:
                     result.get("duration_s"),
                     result["checks"],
                     result["observations"],
-                    result["outcomes"],
+                    held,  # in the order of the spec's outcomes, the same in every column
                     result["pin"],
                     result["expected_outcome"],
                 ]
             )
+        if labels is None:
+            outcomes.append([])
         cells.append(row)
-    return {"cells": cells, "snippets": list(snippets)}
+    return {"cells": cells, "outcomes": outcomes, "snippets": list(snippets)}
 
 
 def embedded_data(view: ReportView, compress_over: int = COMPRESS_OVER) -> tuple[str, Markup]:

@@ -180,33 +180,40 @@ def check_results(path: str, data) -> dict:
     return data
 
 
+_ALL_KEYS = frozenset(CASE_DEFAULTS)
+
+
 def _check_case(path: str, index: int, case, seen: set[str]) -> dict:
     """Check one case and fill in its optional fields (in place: the dict is freshly parsed)."""
-    if not isinstance(case, dict):
+    if type(case) is not dict:
         raise ResultsError(path, f"cases[{index}] is not an object")
     case_id = case.get("id")
-    if not isinstance(case_id, str) or not case_id:
+    if type(case_id) is not str or not case_id:
         raise ResultsError(path, f"cases[{index}] has no string 'id'")
     if case_id in seen:
         raise ResultsError(path, f"cases[{index}]: case id {case_id!r} appears twice")
     seen.add(case_id)
     if case.get("status") not in READABLE_STATUSES:
         raise ResultsError(path, f"case {case_id!r}: unknown status {case.get('status')!r}")
-    for key, default in CASE_DEFAULTS.items():
-        if case.get(key) is None:
+    for key in _ALL_KEYS - case.keys() if not case.keys() >= _ALL_KEYS else ():
+        default = CASE_DEFAULTS[key]
+        case[key] = default() if callable(default) else default
+    for key, default in CASE_DEFAULTS.items():  # present but null
+        if case[key] is None and default is not None:
             case[key] = default() if callable(default) else default
     for key in _TEXT_FIELDS:
-        if not isinstance(case[key], str):
+        if type(case[key]) is not str:
             raise ResultsError(path, f"case {case_id!r}: '{key}' must be a string")
-    if not isinstance(case["behaviours"], list):
+    if type(case["behaviours"]) is not list:
         raise ResultsError(path, f"case {case_id!r}: 'behaviours' must be a list")
-    if not isinstance(case["source"], dict):
+    if type(case["source"]) is not dict:
         case["source"] = {}
-    if not isinstance(case["outcomes"], list):
+    if type(case["outcomes"]) is not list:
         case["outcomes"] = []
     for key in ("outcome", "expected_outcome", "normative_outcome"):
-        if not isinstance(case[key], str) or not case[key]:
+        value = case[key]
+        if value is not None and (type(value) is not str or not value):
             case[key] = None
-    if not isinstance(case["pin"], dict):
+    if case["pin"] is not None and type(case["pin"]) is not dict:
         case["pin"] = None
     return case

@@ -50,6 +50,17 @@
     function statusOf(i, col) { var c = data.cells[i][col]; return c ? data.statuses[c[0]] : "not run"; }
     function labelOf(i, col) { var c = data.cells[i][col]; return c ? data.labels[c[1]] : "not run"; }
     function flagOf(i, col) { var c = data.cells[i][col]; return c ? c[2] : 0; }
+    // A cell's outcomes as objects: the case's outcomes (details.outcomes[case]) with this
+    // cell's held flags and, per outcome, the checks that failed.
+    function outcomesOf(d, i, cell) {
+      var held = cell ? cell[F.held] || [] : [];
+      var checks = cell ? cell[F.checks] || [] : [];
+      return (d.outcomes[i] || []).map(function (o, n) {
+        var failed = checks.filter(function (c) { return c && c.ok === false && c.outcome === o[0]; })
+          .map(function (c) { return c.check; });
+        return { label: o[0], says: o[1], normative: o[2], held: held[n], failed: failed };
+      });
+    }
     function saysOf(outcomes, label) {
       var found = (outcomes || []).filter(function (o) { return o && o.label === label; })[0];
       return found ? found.says || "" : "";
@@ -68,6 +79,38 @@
     var PROBLEMS = ["fail", "error", "crash", "timeout"];
     var table = document.getElementById("matrix");
     var ncol = data.columns.length;
+
+    // -- case rows: built here from the essentials, after their behaviour row ----------------
+    // Every value goes through esc(); a cell shows the outcome label (else the status),
+    // class s-<status>, plus nrm (the note's outcome held) or alt (another outcome held).
+    var ESC = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+    function esc(text) { return String(text).replace(/[&<>"']/g, function (c) { return ESC[c]; }); }
+    var cellHtml = {};
+    function caseRowHtml(i) {
+      var kase = data.cases[i];
+      var html = '<tr class="case" data-i="' + i + '"' + (kase[11] ? ' data-d="1"' : "") +
+        '><th scope="row"><span class="cid">' + esc(kase[0]) + '</span> <span class="title">' +
+        esc(kase[1]) + "</span>" + (kase[10] ? ' <span class="chg">' + esc(kase[10]) + "</span>" : "") +
+        "</th>";
+      var row = data.cells[i];
+      for (var col = 0; col < ncol; col++) {
+        var c = row[col];
+        var key = c ? c[0] + "," + c[1] + "," + c[2] : "";
+        var td = cellHtml[key];
+        if (td === undefined) {
+          td = !c ? '<td class="s-missing"><span class="w">not run</span></td>' :
+            '<td class="s-' + esc(data.statuses[c[0]]) + (c[2] === 1 ? " nrm" : c[2] === 2 ? " alt" : "") +
+            '"><button class="c">' + esc(data.labels[c[1]]) + "</button></td>";
+          cellHtml[key] = td;
+        }
+        html += td;
+      }
+      return html + "</tr>";
+    }
+    Array.prototype.forEach.call(table.querySelectorAll("tr.beh[data-c]"), function (tr) {
+      var html = tr.getAttribute("data-c").split(" ").map(function (i) { return caseRowHtml(Number(i)); });
+      tr.insertAdjacentHTML("afterend", html.join(""));
+    });
 
     // -- structure: topics > behaviours > case rows ---------------------------------------
     var topics = Array.prototype.map.call(table.tBodies, function (tbody) {
@@ -182,26 +225,27 @@
       panel.appendChild(body);
       td.appendChild(panel);
       tr.appendChild(td);
-      withDetails(function (d) { fillDetail(body, i, col, d.cells[i][col], d.snippets); });
+      withDetails(function (d) { fillDetail(body, i, col, d.cells[i][col], d); });
       return tr;
     }
 
-    function fillDetail(body, i, col, cell, snippets) {
+    function fillDetail(body, i, col, cell, d) {
       var kase = data.cases[i];
       var column = data.columns[col];
       body.textContent = "";
       var flag = flagOf(i, col);
-      var held = data.cells[i][col] ? (cell[F.outcomes] || []).filter(function (o) { return o && o.held; }) : [];
+      var outcomes = outcomesOf(d, i, cell);
+      var held = outcomes.filter(function (o) { return o.held; });
       var label = labelOf(i, col);
       var dl = el("dl");
       addRow(dl, "Case", kase[1]);
       if (flag === 2 && kase[9]) {
         dl.appendChild(el("dt", null, "Not as the notes say"));
         dl.appendChild(el("dd", "differs", "the note says " + kase[9] + "; " + column.label + " does " +
-          (saysOf(cell[F.outcomes], label) || label)));
+          (saysOf(outcomes, label) || label)));
       }
       var heldText = held.length ? held.map(function (o) { return o.label + (o.says ? ": " + o.says : ""); }).join(" · ") :
-        (cell[F.outcomes] && cell[F.outcomes].length ? "none of the outcomes held" : "");
+        (outcomes.length && statusOf(i, col) === "fail" ? "none of the outcomes held" : "");
       addRow(dl, "Outcome", heldText);
       if (kase[8]) addRow(dl, "The notes' outcome", kase[8] + (kase[9] ? ": " + kase[9] : ""));
       if (cell[F.expected_outcome] && cell[F.expected_outcome] !== kase[8]) {
@@ -224,7 +268,6 @@
       addRow(dl, "Duration", typeof duration === "number" ? duration.toFixed(3) + " s" : "");
       body.appendChild(dl);
 
-      var outcomes = cell[F.outcomes] || [];
       if (outcomes.length > 1) {
         body.appendChild(el("h4", null, "Outcomes"));
         var olist = el("ul", "outcomes");
@@ -232,7 +275,8 @@
           if (!o || typeof o !== "object") return;
           var item = el("li", o.held === true ? "ok" : o.held === false ? "bad" : null);
           item.appendChild(el("span", "mark", o.held === true ? "✓ held" : o.held === false ? "✗ not held" : "•"));
-          var text = o.label + (o.normative ? " (the notes)" : "") + (o.says ? ": " + o.says : "");
+          var text = o.label + (o.normative ? " (the notes)" : "") + (o.says ? ": " + o.says : "") +
+            (o.failed.length ? " — failed: " + o.failed.join("; ") : "");
           item.appendChild(document.createTextNode(" " + text));
           olist.appendChild(item);
         });
@@ -255,7 +299,7 @@
       }
       body.appendChild(el("h4", null, "Observations"));
       body.appendChild(el("pre", "json", pretty(cell[F.observations], "")));
-      appendSnippet(body, snippets[cell[F.snippet]] || "");
+      appendSnippet(body, d.snippets[cell[F.snippet]] || "");
     }
 
     function appendSnippet(parent, snippet, title) {
@@ -467,7 +511,7 @@
       head.appendChild(el("span", "n", " " + data.columns[col].label + (cell ? " · " + statusOf(i, col) : "")));
       box.appendChild(head);
       if (!cell) return box;
-      var says = saysOf(cell[F.outcomes], label) || cell[F.message];
+      var says = saysOf(outcomesOf(d, i, cell), label) || cell[F.message];
       if (says) box.appendChild(el("p", "says", says));
       var evidence = evidenceText(cell[F.pin]);
       if (evidence) box.appendChild(el("p", "evidence n", evidence));
