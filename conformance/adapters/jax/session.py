@@ -53,7 +53,9 @@ class JaxSession(Session):
         self.leaf_of: dict = {}      # value name -> its current leaf id
         self.grads = None            # gradient pytree of the last backward (None: never)
         self.value_grads: dict = {}
+        self.saved: dict = {}        # file -> what save_tensors wrote there (list, dict, ndarray)
         self._ids = itertools.count()
+        self._draws = itertools.count()
         self._forwards = 0
 
     # -- helpers ------------------------------------------------------------
@@ -252,9 +254,12 @@ class JaxSession(Session):
                                    "no graph is freed" + (" (retain_graph has no JAX equivalent)" if retain_graph else ""))
 
     def zero_grad(self):
-        self.grads = None
-        self.value_grads = {}
-        self.notes["zero_grad"] = "JAX holds no gradient buffers: nothing to zero (kept gradients dropped)"
+        # No gradient buffers in JAX: zeroing is a new pytree of zeros (tree_map(jnp.zeros_like, grads)).
+        zeros = self.jax.tree_util.tree_map
+        if self.grads is not None:
+            self.grads = zeros(self.jnp.zeros_like, self.grads)
+        self.value_grads = {name: self.jnp.zeros_like(g) for name, g in self.value_grads.items()}
+        self.notes["zero_grad"] = "grads = jax.tree_util.tree_map(jnp.zeros_like, grads): a new pytree of zeros"
 
     def tensor(self, name, value, requires_grad=False, device="default"):
         x = self.jnp.asarray(value)
@@ -270,17 +275,43 @@ class JaxSession(Session):
             self.leaf_of.pop(name, None)
             self.recipes[name] = (lambda P, L, x=x: x, {}, set())
 
+    def _apply(self, fn, xs):
+        jnp = self.jnp
+        if fn == "norm":
+            return jnp.linalg.norm(xs[0])
+        if fn == "add_out":
+            return jnp.add(xs[0], xs[1], out=xs[2])  # jax.numpy has no in-place out=
+        return base.run_compute(fn, xs, total=jnp.sum)
+
     def compute(self, fn, args, out, record=True):
         xs = [self._value(a) for a in args]
-        result = base.run_compute(fn, xs, total=self.jnp.sum)
+        result = self._apply(fn, xs)
         self.values[out] = result
         parts = [self.recipes.get(a) for a in args]
         if all(p is not None for p in parts):
             params = next((p[1] for p in parts if p[1]), {})
             fns = [p[0] for p in parts]
             ids = set().union(*(p[2] for p in parts))
-            self.recipes[out] = (lambda P, L: base.run_compute(fn, [f(P, L) for f in fns], total=self.jnp.sum),
-                                 params, ids)
+            self.recipes[out] = (lambda P, L: self._apply(fn, [f(P, L) for f in fns]), params, ids)
+        if not record:
+            self.notes["record"] = "JAX records nothing: a value's gradient is jax.grad of the function that made it"
+
+    def random(self, name, low=None, high=None, shape=None):
+        """d2l JAX: jax.random.uniform(key, shape, minval, maxval); a key is always needed."""
+        kwargs = {k: v for k, v in (("minval", low), ("maxval", high)) if v is not None}
+        key = self.jax.random.fold_in(self.key, 1000 + next(self._draws))
+        self.values[name] = self.jax.random.uniform(key, tuple(shape) if shape is not None else (), **kwargs)
+        self.recipes[name] = (lambda P, L, v=self.values[name]: v, {}, set())
+
+    def attach_grad(self, value):
+        """JAX's attach_grad: make the value an argument one differentiates (from now on)."""
+        x = self._value(value)
+        lid = next(self._ids)
+        self.leaves[lid] = x
+        self.leaf_of[value] = lid
+        self.recipes[value] = (lambda P, L, lid=lid: L[lid], {}, {lid})
+        self.notes["attach_grad"] = ("JAX differentiates functions of their arguments: values computed before "
+                                     "did not take this one as an argument")
 
     def update(self, value, lr, how):
         w = self._value(value)
@@ -357,6 +388,7 @@ class JaxSession(Session):
         else:
             data = jnp.asarray(value)
         jnp.save(self._path(file), data)  # numpy.save: appends .npy to a name without it
+        self.saved[file] = type(value).__name__
 
     def load_tensors(self, file, name):
         path = self._path(file)
@@ -364,8 +396,17 @@ class JaxSession(Session):
         if written != path:
             self.notes["file"] = f"jnp.save('{file}') wrote '{file}.npy' (numpy.save appends .npy); loaded that"
         loaded = self.jnp.load(written, allow_pickle=True)
-        self.values[name] = loaded
         self.notes["loaded_type"] = f"{type(loaded).__name__} {getattr(loaded, 'dtype', '')} {list(getattr(loaded, 'shape', []))}"
+        # The loading code mirrors the saving code, as the book's does: a saved list comes back
+        # stacked into one array and is unpacked (x2, y2 = jnp.load(...)); a saved dict comes
+        # back as a 0-d object array and is unwrapped with .item() (numpy's idiom).
+        if self.saved.get(file) == "list":
+            loaded = list(loaded)
+            self.notes["unpacked"] = "list(jnp.load(...)): np.save stacked the list into one array"
+        elif self.saved.get(file) == "dict":
+            loaded = loaded.item()
+            self.notes["unpacked"] = "jnp.load(...).item(): np.save pickled the dict into a 0-d object array"
+        self.values[name] = loaded
 
     def save_params(self, file):
         if self.variables is None:
@@ -388,30 +429,98 @@ class JaxSession(Session):
 
     # -- probes -------------------------------------------------------------
     def probe(self, name, **args):
-        jax, jnp = self.jax, self.jnp
-        if name == "is_training":
-            raise Unsupported("JAX has no training mode and nothing records: training is a flag the model "
-                              "is given (flax nn.Dropout(deterministic=...) or a `training` field), not a state "
-                              "that jax.grad switches")
-        if name == "devices":
-            gpus = _num_gpus(jax)
-            listed = [str(d) for d in jax.devices("gpu")] if gpus else [str(jax.devices("cpu")[0])]
-            devices = jax.devices()
-            return {"default": str(devices[0]), "second": str(devices[1]) if len(devices) > 1 else None,
-                    "gpus": gpus, "listed": listed}
-        if name == "try_gpu":
-            device = jax.devices("gpu")[0] if _num_gpus(jax) >= 1 else jax.devices("cpu")[0]
-            return {"device": str(device), "canonical": "gpu" if device.platform == "gpu" else "default"}
-        if name == "structure":
-            return {"text": repr(self._net())}
-        if name == "param_type":
-            if self.variables is None:
-                return {"class": None}
-            first = jax.tree_util.tree_leaves(self.variables)
-            return {"class": type(first[0]).__name__ if first else None}
-        if name == "default_device":
-            return {"device": self._canonical_device(_device(jnp.array([1, 2, 3])))}
-        raise AdapterBug(f"unknown probe {name!r}")
+        method = getattr(self, f"probe_{name}", None)
+        if method is None:
+            raise AdapterBug(f"unknown probe {name!r}")
+        return method(**args)
+
+    def probe_is_training(self):
+        raise Unsupported("JAX has no training mode and nothing records: training is a flag the model "
+                          "is given (flax nn.Dropout(deterministic=...) or a `training` field), not a state "
+                          "that jax.grad switches")
+
+    def _gpus(self):
+        return self.jax.devices("gpu") if _num_gpus(self.jax) else []
+
+    def probe_devices(self):
+        jax = self.jax
+        gpus = self._gpus()
+        devices = jax.devices()
+        return {"default": str(devices[0]), "second": str(devices[1]) if len(devices) > 1 else None,
+                "gpus": len(gpus), "listed": [str(d) for d in gpus] or [str(jax.devices("cpu")[0])]}
+
+    def probe_try_gpu(self, i=0):
+        """d2l JAX: try_gpu(i) returns gpu(i) if num_gpus() >= i + 1, else cpu()."""
+        gpus = self._gpus()
+        device = gpus[i] if len(gpus) >= i + 1 else self.jax.devices("cpu")[0]
+        return {"device": str(device), "canonical": "gpu" if device.platform == "gpu" else "default"}
+
+    def probe_try_all_gpus(self):
+        devices = self._gpus() or [self.jax.devices("cpu")[0]]
+        return {"devices": [str(d) for d in devices],
+                "canonical": ["gpu" if d.platform == "gpu" else "default" for d in devices]}
+
+    def probe_structure(self):
+        return {"text": repr(self._net())}
+
+    def probe_param_type(self):
+        if self.variables is None:
+            return {"class": None}
+        first = self.jax.tree_util.tree_leaves(self.variables)
+        return {"class": type(first[0]).__name__ if first else None}
+
+    def probe_default_device(self):
+        return {"device": self._canonical_device(_device(self.jnp.array([1, 2, 3])))}
+
+    def probe_param_dict(self, target=None, select=None):
+        raise Unsupported("flax has no ParameterDict and no regex selection: a layer's parameters are the "
+                          "plain dict variables['params']['layers_0'] = {'kernel', 'bias'}, and selecting is "
+                          "Python over flax.traverse_util.flatten_dict(variables['params'])")
+
+    def probe_state_dict(self, target=None):
+        raise Unsupported("flax has no module.state_dict(): the parameters are the nested dict that "
+                          "net.init returned (flax.serialization.to_state_dict(variables) is that dict)")
+
+    def probe_keras_weights(self, target=None):
+        """flax's listing of a model's parameters: the leaves of variables['params'] (sorted keys)."""
+        if self.variables is None:
+            raise NotCreated("no variables: flax creates parameters in net.init(key, X)")
+        tree = self.variables["params"]
+        if target not in (None, ""):
+            tree = user.leaf(self.variables, self._layer_native(target))
+        leaves = self.jax.tree_util.tree_leaves_with_path(tree)
+        return {"short_names": [str(getattr(p[-1], "key", p[-1])) for p, _ in leaves],
+                "shapes": [[int(d) for d in a.shape] for _, a in leaves],
+                "dtypes": [str(a.dtype) for _, a in leaves], "count": len(leaves)}
+
+    def _layer_native(self, target):
+        paths = [p for p in self.built.slots if p.startswith(target + ".")]
+        if not paths:
+            raise AdapterBug(f"no layer {target!r}")
+        return self.built.slots[paths[0]].native[:-1]
+
+    def probe_param_repr(self, param):
+        """print(variables['params']['layers_0']['kernel']): a parameter is a plain jax.Array."""
+        slot = self._slot(param)
+        data = user.leaf(self.variables if self.variables is not None else {}, slot.native)
+        return {"text": repr(data), "class": type(data).__name__, "data_class": type(data).__name__}
+
+    def probe_saved_params(self, file):
+        """What flax.serialization.msgpack_restore reads back from a save_params file."""
+        loaded = user.load_params(self._path(file))
+        flat = self.C.jax.tree_util.tree_leaves_with_path(loaded)
+        names = ["/".join(str(getattr(k, "key", k)) for k in path) for path, _ in flat]
+        return {"container": type(loaded).__name__, "names": names,
+                "shapes": {n: [int(d) for d in a.shape] for n, (_, a) in zip(names, flat)}}
+
+    def probe_sequential_class(self):
+        nn = self.nn
+        return {"is_model": issubclass(nn.Sequential, nn.Module), "base": "Module", "class": nn.Sequential.__name__}
+
+    def probe_np_save(self, values, kind="one"):
+        from conformance.adapters.notes_probes import np_save_as_written
+
+        return np_save_as_written(self, values, kind)
 
     # -- observers ------------------------------------------------------------
     def _abstract(self):

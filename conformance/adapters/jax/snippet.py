@@ -174,6 +174,8 @@ class _Writer:
         self.deps: dict[str, tuple[bool, list[str]]] = {}
         self.forwards = 0
         self.nets: set = set()
+        self.saved: dict = {}
+        self.draws = 0
 
     def model(self, spec, training=False) -> str:
         m = _Model(training)
@@ -296,7 +298,8 @@ class _Writer:
                 L.append("grads = g_params")
             L.append("value_grads = dict(g_leaves)  # fresh gradients: nothing accumulates")
         elif kind == "zero_grad":
-            L.append("grads, value_grads = None, {}  # JAX holds no gradient buffers")
+            L += ["grads = jax.tree_util.tree_map(jnp.zeros_like, grads) if grads is not None else None",
+                  "value_grads = {k: jnp.zeros_like(g) for k, g in value_grads.items()}  # no buffers: new zeros"]
         elif kind == "tensor":
             name = v(a["name"])
             dev = "" if a.get("device") in (None, "default") else "jax.device_put("
@@ -314,6 +317,8 @@ class _Writer:
                 "two_x_squared": f"2 * {xs[0]} * {xs[0]}", "sum": f"jnp.sum({xs[0]})",
                 "add": f"{xs[0]} + {xs[-1]}", "mul": f"{xs[0]} * {xs[-1]}",
                 "sum_two_x_squared": f"jnp.sum(2 * {xs[0]} * {xs[0]})",
+                "norm": f"jnp.linalg.norm({xs[0]})",
+                "add_out": f"jnp.add({xs[0]}, {xs[1] if len(xs) > 1 else xs[0]}, out={xs[-1]})  # no out= in JAX",
             }.get(a["fn"])
             out = v(a["out"])
             if a["fn"] == "setitem_zero":
@@ -349,9 +354,14 @@ class _Writer:
             else:
                 data = _gen(value)
             L.append(f"jnp.save({a['file']!r}, {data})  # numpy.save appends .npy to a name without it")
+            self.saved[a["file"]] = "list" if isinstance(value, list) else "dict" if data.startswith("{") else ""
         elif kind == "load_tensors":
             file = a["file"] if a["file"].endswith(".npy") else a["file"] + ".npy"
-            L += [f"{v(a['as'])} = jnp.load({file!r}, allow_pickle=True)", f"values[{a['as']!r}] = {v(a['as'])}"]
+            unpack = {"list": "list({})  # np.save stacked the list: unpack it (x2, y2 = ...)",
+                      "dict": "{}.item()  # np.save pickled the dict into a 0-d object array"}.get(
+                self.saved.get(a["file"]), "{}")
+            L += [f"{v(a['as'])} = " + unpack.format(f"jnp.load({file!r}, allow_pickle=True)"),
+                  f"values[{a['as']!r}] = {v(a['as'])}"]
         elif kind == "save_params":
             L.append(f"save_params(variables, {a['file']!r})")
         elif kind == "load_params":
@@ -388,6 +398,17 @@ class _Writer:
             L += [f"{v(a['as'])} = np.asarray({v(a['value'])})", f"values[{a['as']!r}] = {v(a['as'])}"]
         elif kind == "probe":
             L.append({
+                "try_all_gpus": "print([d for d in jax.devices() if d.platform == 'gpu'] or [jax.devices('cpu')[0]])",
+                "keras_weights": "print([(str(p[-1].key), a.shape) for p, a in "
+                                 "jax.tree_util.tree_leaves_with_path(variables['params'])])",
+                "param_repr": "print(leaf(variables, " + repr(self.slots[a["args"]["param"]].native if
+                                                                  a.get("args", {}).get("param") in self.slots else ())
+                              + "))",
+                "saved_params": f"print(load_params({(a.get('args') or {}).get('file')!r}))",
+                "sequential_class": "print(issubclass(nn.Sequential, nn.Module))",
+                "np_save": "# np.save of the arrays, then np.load without pickle (see the kit's np_save probe)",
+                "param_dict": "# flax has no ParameterDict: print(variables['params'])",
+                "state_dict": "# flax has no state_dict(): print(variables['params'])",
                 "is_training": "# no training mode in JAX: dropout follows nn.Dropout(deterministic=...)",
                 "devices": "print(jax.devices())",
                 "try_gpu": "print(jax.devices()[0])  # d2l try_gpu(): a GPU if there is one, else the CPU",
@@ -395,6 +416,18 @@ class _Writer:
                 "param_type": "print(type(jax.tree_util.tree_leaves(variables)[0]).__name__)",
                 "default_device": "print(jnp.array([1, 2, 3]).devices())",
             }.get(a["name"], f"# probe {a['name']}"))
+        elif kind == "random":
+            shape = tuple(a["shape"]) if a.get("shape") is not None else ()
+            bounds = "".join(f", {k}={a[s]}" for k, s in (("minval", "low"), ("maxval", "high")) if a.get(s) is not None)
+            name = v(a["as"])
+            L += [f"{name} = jax.random.uniform(jax.random.fold_in(key, {1000 + self.draws}), {shape!r}{bounds})",
+                  f"values[{a['as']!r}] = {name}", f"def f_{name}(P, L, c={name}): return c"]
+            self.draws += 1
+            self.deps[a["as"]] = (False, [])
+        elif kind == "attach_grad":
+            name = v(a["value"])
+            L.append(f"def f_{name}(P, L): return L[{a['value']!r}]  # from now on an argument one differentiates")
+            self.deps[a["value"]] = (False, [a["value"]])
         elif kind == "snapshot":
             L.append(f"snapshot_{v(a['as'])} = copy_tree(variables)")
         else:
