@@ -9,19 +9,16 @@ CPUPlace(), so every step that needs a second device raises Skip.
 
 from __future__ import annotations
 
-import os
+import contextlib
 
 import numpy as np
 
-from conformance.adapters.base import AdapterBug, Session, Skip, Unsupported, run_compute
+from conformance.adapters.base import AdapterBug, MissingValue, Session, Skip, Unsupported
 from conformance.adapters.paddle import init as paddle_init
 from conformance.adapters.paddle.build import Builder
 from conformance.adapters.paddle.models import classes, write_data
+from conformance.adapters.paddle.notes import PaddleNotesMixin
 from conformance.inputs import generate
-
-
-class MissingValue(LookupError):
-    """A value or model that no step produced (usually because an earlier step raised)."""
 
 
 def no_second_device(paddle) -> str:
@@ -30,7 +27,7 @@ def no_second_device(paddle) -> str:
             f"{paddle.device.cuda.device_count()}: a second device needs paddlepaddle-gpu and a GPU")
 
 
-class PaddleSession(Session):
+class PaddleSession(PaddleNotesMixin, Session):
     def __init__(self, adapter, workdir: str):
         super().__init__(adapter, workdir)
         self.C = classes()
@@ -38,7 +35,6 @@ class PaddleSession(Session):
         self.spec: dict | None = None
         self.built = None
         self.model = None
-        self.values: dict = {}
         self.layer_inits: dict = {}  # id(layer) -> construction-time {weight: INIT, bias: INIT}
         self.input_shape = None      # shape of the case's first forward input (for in_features)
         # Each case starts from the same RNG state and fresh parameter names (linear_0.w_0, ...),
@@ -64,11 +60,6 @@ class PaddleSession(Session):
     def _param(self, path: str):
         return self._slot(path).get()
 
-    def _value(self, name: str):
-        if name not in self.values:
-            raise MissingValue(f"no value named {name!r} (an earlier step failed?); known: {sorted(self.values)}")
-        return self.values[name]
-
     def canonical_name(self, param) -> str:
         for path, slot in self.built.slots.items():
             if slot.get() is param:
@@ -78,10 +69,16 @@ class PaddleSession(Session):
     def _canonical(self, path: str, array: np.ndarray) -> np.ndarray:
         return array.T.copy() if self._slot(path).transposed else array
 
-    def _host(self, tensor) -> np.ndarray:
+    def host_leaf(self, tensor) -> np.ndarray:
         if isinstance(tensor, np.ndarray):
             return tensor.copy()
         return np.array(tensor.numpy())
+
+    _host = host_leaf
+
+    def recording(self, record: bool):
+        """Paddle records every op on a tensor that does not stop gradient, unless paddle.no_grad()."""
+        return contextlib.nullcontext() if record else self.paddle.no_grad()
 
     # -- lifecycle ----------------------------------------------------------
     def prepare(self, case) -> None:
@@ -129,7 +126,7 @@ class PaddleSession(Session):
                 self.values[name] = self.model(x)
 
     def backward(self, of="out", loss=None, head=None, retain_graph=False):
-        y = self._value(of)
+        y = self.named(of)
         loss = loss or ("none" if head is not None else "sum")
         target = {"sum": lambda: y.sum(), "mean": lambda: y.mean(), "none": lambda: y}[loss]()
         grad = self.paddle.to_tensor(head) if head is not None else None
@@ -163,17 +160,14 @@ class PaddleSession(Session):
     def sgd_step(self, lr):
         self.paddle.optimizer.SGD(learning_rate=lr, parameters=self.model.parameters()).step()
 
-    def _path(self, file: str) -> str:
-        return os.path.join(self.workdir, file)
-
     def save_tensors(self, file, value):
-        self.paddle.save(_to_paddle(self.paddle, value), self._path(file))
+        self.paddle.save(_to_paddle(self.paddle, value), self.file_path(file))
 
     def load_tensors(self, file, name):
-        self.values[name] = self.paddle.load(self._path(file))
+        self.values[name] = self.paddle.load(self.file_path(file))
 
     def save_params(self, file):
-        self.paddle.save(self.model.state_dict(), self._path(file))
+        self.paddle.save(self.model.state_dict(), self.file_path(file))
 
     def load_params(self, file, model=None, initialize=False, device=None):
         if device is not None:
@@ -181,7 +175,7 @@ class PaddleSession(Session):
         self.build(model if model is not None else self.spec)
         if initialize:
             self.initialize()
-        state = self.paddle.load(self._path(file))
+        state = self.paddle.load(self.file_path(file))
         # set_state_dict does not raise on missing/unexpected/mis-shaped entries: it warns
         # "Skip loading for ..." and returns (missing_keys, unexpected_keys).
         missing, unexpected = self.model.set_state_dict(state)
@@ -194,7 +188,7 @@ class PaddleSession(Session):
         if target == "model":
             self.model.to(device=place)
         else:
-            self.values[target] = self._value(target).to(place)
+            self.values[target] = self.named(target).to(place)
 
     def tensor(self, name, value, requires_grad=False, device="default"):
         place = self._place(device)
@@ -205,27 +199,15 @@ class PaddleSession(Session):
         t.name = name
         self.values[name] = t
 
-    def compute(self, fn, args, out, record=True):
-        xs = [self._value(a) for a in args]
-        if record:
-            result = run_compute(fn, xs)
-        else:
-            with self.paddle.no_grad():
-                result = run_compute(fn, xs)
-        self.values[out] = result
+    def value_grad_native(self, name: str):
+        return self.named(name).grad
 
-    def update(self, value, lr, how):
-        w = self._value(value)
-        if how == "rebind":
-            self.values[value] = w - lr * w.grad  # a new non-leaf tensor: no .grad of its own
-        elif how == "in_place":
-            with self.paddle.no_grad():
-                w.set_value(w - lr * w.grad)  # the book's sgd: param.set_value(...)
-        else:
-            raise AdapterBug(f"unknown update {how!r}")
+    def update_in_place(self, w, grad, lr) -> None:
+        with self.paddle.no_grad():
+            w.set_value(w - lr * grad)  # the book's sgd: param.set_value(...) keeps the leaf
 
     def copy_to(self, value, device, name, how):
-        t = self._value(value)
+        t = self.named(value)
         place = self._place(device)
         if how == "copy":
             self.values[name] = t.clone()  # always new memory (same place)
@@ -235,36 +217,35 @@ class PaddleSession(Session):
             raise AdapterBug(f"unknown copy_to how {how!r}")
 
     def to_numpy(self, value, name):
-        t = self._value(value)
+        t = self.named(value)
         array = t.numpy()
         self.notes.setdefault("to_numpy", []).append(
             {"value": value, "device": str(t.place), "shares_memory": bool(array.ctypes.data == t.data_ptr())}
         )
         self.values[name] = array
 
-    def probe(self, name, **args):
+    # -- probes (the base dispatches `probe` to probe_<name>; the notes' probes are in notes.py) --
+    def probe_is_training(self):
+        raise Unsupported("paddle has no autograd training mode: recording is on unless paddle.no_grad(), "
+                          "and dropout follows Layer.training, set by net.train()/net.eval()")
+
+    def probe_devices(self):
         paddle = self.paddle
-        if name == "is_training":
-            raise Unsupported("paddle has no autograd training mode: recording is on unless paddle.no_grad(), "
-                              "and dropout follows Layer.training, set by net.train()/net.eval()")
-        if name == "devices":
-            count = paddle.device.cuda.device_count()
-            listed = [f"gpu:{i}" for i in range(count)] or [str(paddle.CPUPlace())]  # the book's try_all_gpus()
-            return {"default": str(paddle.CPUPlace()), "second": None, "gpus": count, "listed": listed}
-        if name == "try_gpu":
-            count = paddle.device.cuda.device_count()
-            place = paddle.CUDAPlace(0) if count >= 1 else paddle.CPUPlace()  # the book's try_gpu()
-            return {"device": str(place), "canonical": "gpu" if count >= 1 else "default"}
-        if name == "structure":
-            return {"text": str(self.model)}
-        if name == "param_type":
-            paths = self.param_paths()
-            if not paths:
-                return {"class": None}
-            return {"class": type(self._param(paths[0])).__name__}
-        if name == "default_device":
-            return {"device": self._canonical_place(paddle.to_tensor([1, 2, 3]).place)}
-        raise AdapterBug(f"unknown probe {name!r}")
+        count = paddle.device.cuda.device_count()
+        listed = [f"gpu:{i}" for i in range(count)] or [str(paddle.CPUPlace())]  # the book's try_all_gpus()
+        return {"default": str(paddle.CPUPlace()), "second": None, "gpus": count, "listed": listed}
+
+    def probe_structure(self):
+        return {"text": str(self.model)}
+
+    def probe_param_type(self):
+        paths = self.param_paths()
+        if not paths:
+            return {"class": None}
+        return {"class": type(self._param(paths[0])).__name__}
+
+    def probe_default_device(self):
+        return {"device": self._canonical_place(self.paddle.to_tensor([1, 2, 3]).place)}
 
     # -- observers ----------------------------------------------------------
     def param_paths(self) -> list[str]:
@@ -310,14 +291,14 @@ class PaddleSession(Session):
         slot.get().set_value(np.ascontiguousarray(native, dtype=np.float32))
 
     def same_storage(self, kind: str, a: str, b: str) -> bool:
-        get = self._param if kind == "param" else self._value
+        get = self._param if kind == "param" else self.named
         return _same_storage(get(a), get(b))
 
     def value(self, name: str):
-        return _to_host(self, self._value(name))
+        return self.host(self.named(name))
 
     def value_grad(self, name: str):
-        t = self._value(name)
+        t = self.named(name)
         if not isinstance(t, self.paddle.Tensor):
             return None
         if not t.is_leaf:  # a non-leaf keeps no gradient
@@ -331,7 +312,7 @@ class PaddleSession(Session):
         return "gpu" if place.is_gpu_place() else "second"
 
     def device_of(self, kind: str, name: str) -> dict:
-        t = self._param(name) if kind == "param" else self._value(name)
+        t = self._param(name) if kind == "param" else self.named(name)
         if isinstance(t, np.ndarray):
             return {"canonical": "default", "native": "numpy (host memory)"}
         return {"canonical": self._canonical_place(t.place), "native": str(t.place)}
@@ -343,14 +324,6 @@ def _to_paddle(paddle, value):
     if isinstance(value, dict):
         return {k: _to_paddle(paddle, v) for k, v in value.items()}
     return paddle.to_tensor(value)
-
-
-def _to_host(session, value):
-    if isinstance(value, list | tuple):
-        return [_to_host(session, v) for v in value]
-    if isinstance(value, dict):
-        return {k: _to_host(session, v) for k, v in value.items()}
-    return session._host(value)
 
 
 def _same_storage(a, b) -> bool:

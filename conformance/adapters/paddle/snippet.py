@@ -472,6 +472,8 @@ def _step_lines(kind: str, args: dict, paths: _Paths, model: _Model, values: lis
             "add": f"{out} = {a[0]} + {a[-1]}", "mul": f"{out} = {a[0]} * {a[-1]}",
             "sum_two_x_squared": f"{out} = (2 * {a[0]} * {a[0]}).sum()",
             "setitem_zero": f"{a[0]}[0] = 0; {out} = {a[0]}",
+            "norm": f"{out} = paddle.linalg.norm({a[0]})",
+            "add_out": f"{out} = paddle.add({a[0]}, {a[1] if len(a) > 1 else a[0]}, out={a[-1]})",
         }[args["fn"]]
         return ["with paddle.no_grad():", "    " + expr] if args.get("record") is False else [expr]
     if kind == "update":
@@ -487,7 +489,33 @@ def _step_lines(kind: str, args: dict, paths: _Paths, model: _Model, values: lis
     if kind == "to_numpy":
         values.append(args["as"])
         return [f"{v(args['as'])} = {v(args['value'])}.numpy()"]
+    if kind == "random":
+        values.append(args["as"])
+        if args.get("shape") is None:
+            return ["# paddle.uniform needs a shape: nd.random.uniform() has no Paddle counterpart"]
+        bounds = "".join(f", {k}={float(args[a])}" for a, k in (("low", "min"), ("high", "max")) if args.get(a) is not None)
+        return [f"{v(args['as'])} = paddle.uniform({list(args['shape'])}{bounds})"]
+    if kind == "attach_grad":
+        return [f"{v(args['value'])}.stop_gradient = False  # Paddle's attach_grad"]
     if kind == "probe":
+        pa = args.get("args") or {}
+        target = pa.get("target")
+        owner = paths.layer(target) if target else "net"
+        notes = {
+            "state_dict": [f"print({owner}.state_dict())"],
+            "param_repr": [f"print({paths.param(pa.get('param', ''))})"],
+            "param_dict": [f"print({owner})"],
+            "keras_weights": ["print([(p.name, p.shape) for p in net.parameters()])  # no Keras weights list"],
+            "try_gpu": [(f"print(paddle.CUDAPlace({pa.get('i', 0)}) if paddle.device.cuda.device_count() >= "
+                        f"{pa.get('i', 0) + 1} else paddle.CPUPlace())")],
+            "try_all_gpus": [("print([paddle.CUDAPlace(i) for i in range(paddle.device.cuda.device_count())] "
+                             "or [paddle.CPUPlace()])")],
+            "saved_params": [f"print(list(paddle.load({pa.get('file')!r})))"],
+            "sequential_class": ["print(issubclass(nn.Sequential, nn.Layer))"],
+            "np_save": [f"np.save('saved.npy', {v(str(pa.get('values', 'x')).split(',')[0].strip())})"],
+        }
+        if args["name"] in notes:
+            return notes[args["name"]]
         return {
             "is_training": ["print(net.training if 'net' in globals() else None)  # no autograd training mode: Layer.train()/eval()"],
             "devices": ["print(paddle.device.cuda.device_count(), paddle.CPUPlace())"],
