@@ -355,7 +355,7 @@ CJK_GLYPHS = """(font) => {
     const px = ctx.getImageData(0, 0, 40, 40).data;
     let ink = 0, sig = '';
     for (let i = 3; i < px.length; i += 4) { if (px[i] > 0) ink += 1; sig += px[i] > 127 ? '1' : '0'; }
-    return {ink: ink, sig: sig, width: ctx.measureText(ch).width};
+    return {ink: ink, sig: sig};
   });
 }"""
 
@@ -373,10 +373,8 @@ def test_chinese_text_of_the_notes_renders(page):
     glyphs = page.evaluate(CJK_GLYPHS, style)
     assert all(g["ink"] > 20 for g in glyphs), glyphs  # something is drawn for each
     shapes = {g["sig"] for g in glyphs}
+    # (checked to fail with a fontconfig that has only DejaVu: one shape for all five)
     assert len(shapes) == len(glyphs), "CJK characters render as identical boxes (no CJK font)"
-    box = page.evaluate("(font) => { const c = document.createElement('canvas').getContext('2d');"
-                        " c.font = font; return c.measureText('\\u{10FFFD}').width; }", style)
-    assert any(abs(g["width"] - box) > 0.5 for g in glyphs) or len(shapes) > 1
 
 
 @pytest.mark.skipif(bool(os.environ.get("CI")), reason="screenshots are for people, not CI")
