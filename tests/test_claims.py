@@ -96,8 +96,10 @@ def test_checks_fail_on_a_broken_ledger(claims, case_ids):
     assert any("unknown keys" in p for p in problems_of(case=["x"]))
     assert any("listed twice" in p for p in ledger.ledger_problems([good, good], case_ids, NOTES))
     # A quote from another section of the same note is not accepted.
-    other = next(c for c in claims if c["note"] == good["note"] and c["section"] != good["section"])
-    assert any("is not inside section" in p for p in problems_of(quote=other["quote"]))
+    by_id = {c["id"]: c for c in claims}
+    shared = by_id["000-4.2.4-01"]  # a quote of 4.2.4 is not in 4.1.1
+    wrong = dict(shared, section=by_id["000-4.1.1-03"]["section"])
+    assert any("is not inside section" in p for p in ledger.ledger_problems([wrong], case_ids, NOTES))
 
 
 def test_coverage_marks_missing_cases_uncovered(claims):

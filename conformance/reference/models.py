@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from . import ops, rng
 from .block import Block, Sequential
-from .layers import Dense, _finish_deferred
+from .layers import Dense, Flatten, _finish_deferred
 from .parameter import shape_is_known
 
 
@@ -86,6 +86,58 @@ class FancyMLP(Block):
         if x.norm().asscalar() < 0.8:
             x = x * 10
         return x.sum()
+
+
+class FixedHiddenMLP(Block):
+    """Note 001's FixedHiddenMLP as written (fancy_mlp variant "001"): the constant is used
+    after the first Linear (no activation), the loop halves while the L1 norm exceeds 1, and
+    there is no x10 branch. Out of place here; the note's torch code divides in place."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.rand_weight = self.params.get_constant("rand_weight", rng.uniform(0, 1, (20, 20)))
+        self.linear = Dense(20, in_units=20)
+
+    def forward(self, x):
+        x = self.linear(x)
+        x = ops.relu(ops.dot(x, self.rand_weight.data()) + 1)
+        x = self.linear(x)
+        while x.abs().sum().asscalar() > 1:
+            x = x / 2
+        return x.sum()
+
+
+class FancyMLP003(Block):
+    """Note 003's FancyMLP as written (variant "003"): Flatten, then the constant, then the
+    Dense layer once (the text says it is reused; the code calls it once)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.flatten = Flatten()
+        self.rand_weight = self.params.get_constant("rand_weight", rng.uniform(0, 1, (20, 20)))
+        self.dense = Dense(20, activation="relu", in_units=20)
+
+    def forward(self, x):
+        x = self.flatten(x)
+        x = ops.relu(ops.dot(x, self.rand_weight.data()) + 1)
+        x = self.dense(x)
+        while x.norm().asscalar() > 1:
+            x = x / 2
+        if x.norm().asscalar() < 0.8:
+            x = x * 10
+        return x.sum()
+
+
+class FancyMLP004(FancyMLP):
+    """Note 004's FancyMLP (variant "004"): 000's code with a (10, 10) constant and Dense(10)."""
+
+    def __init__(self, **kwargs):
+        Block.__init__(self, **kwargs)
+        self.rand_weight = self.params.get_constant("rand_weight", rng.uniform(0, 1, (10, 10)))
+        self.dense = Dense(10, activation="relu")
+
+
+FANCY_VARIANTS = {"001": FixedHiddenMLP, "003": FancyMLP003, "004": FancyMLP004}
 
 
 class NestMLP(Block):

@@ -118,6 +118,11 @@ class ModelBuilder:
         return ListMLP(in_units=args.get("in_units", 0))
 
     def _fancy_mlp(self, args):
+        variant = (args or {}).get("variant", "000")
+        if variant != "000":
+            from .models import FANCY_VARIANTS  # the other notes' FancyMLP as each writes it
+
+            return FANCY_VARIANTS[variant]()
         return FancyMLP()
 
     def _nest_mlp(self, args):

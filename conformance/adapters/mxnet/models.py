@@ -204,6 +204,11 @@ class ModelBuilder:
         return self.cls["ListMLP"](in_units=args.get("in_units", 0))
 
     def _fancy_mlp(self, args):
+        variant = (args or {}).get("variant", "000")
+        if variant != "000":
+            from conformance.adapters.mxnet.note_models import fancy_variants  # the notes' own FancyMLPs
+
+            return fancy_variants()[variant]()
         return self.cls["FancyMLP"]()
 
     def _nest_mlp(self, args):

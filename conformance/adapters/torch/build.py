@@ -120,6 +120,14 @@ class Builder:
             else:
                 self._linear(block.hidden, join(cpath, "hidden"), join(npath, "hidden"))
                 self._linear(block.output, join(cpath, "output"), join(npath, "output"))
+        elif kind == "fancy_mlp" and (args or {}).get("variant", "000") != "000":
+            from conformance.adapters.torch.note_models import fancy_variants  # the notes' own FancyMLPs
+
+            cls, attr = fancy_variants(C)[args["variant"]]
+            block = cls()
+            modules = [block]
+            self.built.layers[cpath] = block
+            self._linear(getattr(block, attr), join(cpath, attr), join(npath, attr))
         elif kind == "fancy_mlp":
             block = C.FixedHiddenMLP()
             modules = [block]
