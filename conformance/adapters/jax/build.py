@@ -120,9 +120,12 @@ class Builder:
                 self._dense_slots(join(cpath, "hidden"), npath + ("hidden",))
                 self._dense_slots(join(cpath, "output"), npath + ("output",))
         elif kind == "fancy_mlp":
-            module = C.FixedHiddenMLP()
+            variant = args.get("variant", "000")
+            cls, canonical = {"000": (C.FixedHiddenMLP, "dense"), "001": (C.FixedHiddenMLP001, "linear"),
+                              "003": (C.FancyMLP003, "dense"), "004": (C.FancyMLP004, "dense")}[variant]
+            module = cls()
             layers = [module]
-            self._dense_slots(join(cpath, "dense"), npath + ("dense",))
+            self._dense_slots(join(cpath, canonical), npath + ("dense",))
         elif kind == "nest_mlp":
             module = C.NestMLP()
             layers = [module]

@@ -84,6 +84,53 @@ def _define() -> SimpleNamespace:
                 X *= 10
             return X.sum()
 
+    class FixedHiddenMLP001(nn.Module):
+        # Note 001's FixedHiddenMLP as d2l JAX 6.1.3 writes it: no activation after the first
+        # Dense, the same Dense again, halve while the L1 norm exceeds 1, no x10 branch.
+        def setup(self):
+            self.rand_weight = jax.random.uniform(jax.random.PRNGKey(0), (20, 20))
+            self.dense = nn.Dense(20)
+
+        def __call__(self, X):
+            X = self.dense(X)
+            X = nn.relu(X @ self.rand_weight + 1)
+            X = self.dense(X)
+            while jnp.abs(X).sum() > 1:
+                X /= 2
+            return X.sum()
+
+    class FancyMLP003(nn.Module):
+        # Note 003's FancyMLP (Flatten, the constant, the Dense layer once), in flax.
+        def setup(self):
+            self.rand_weight = jax.random.uniform(jax.random.PRNGKey(0), (20, 20))
+            self.dense = nn.Dense(20)
+
+        def __call__(self, X):
+            X = X.reshape((X.shape[0], -1))
+            X = nn.relu(X @ self.rand_weight + 1)
+            X = nn.relu(self.dense(X))
+            while jnp.linalg.norm(X) > 1:
+                X /= 2
+            if jnp.linalg.norm(X) < 0.8:
+                X *= 10
+            return X.sum()
+
+    class FancyMLP004(nn.Module):
+        # Note 004's 10x10 FancyMLP, in flax.
+        def setup(self):
+            self.rand_weight = jax.random.uniform(jax.random.PRNGKey(0), (10, 10))
+            self.dense = nn.Dense(10)
+
+        def __call__(self, X):
+            X = nn.relu(self.dense(X))
+            X = nn.relu(X @ self.rand_weight + 1)
+            X = nn.relu(self.dense(X))
+            while jnp.linalg.norm(X) > 1:
+                X /= 2
+            if jnp.linalg.norm(X) < 0.8:
+                X *= 10
+            return X.sum()
+
     class NestMLP(nn.Module):
         def setup(self):
             self.net = nn.Sequential([nn.Dense(64), nn.relu, nn.Dense(32), nn.relu])
@@ -140,6 +187,7 @@ def _define() -> SimpleNamespace:
     return SimpleNamespace(
         jax=jax, jnp=jnp, nn=nn, MLP=MLP, MLPNoSuper=MLPNoSuper, ListMLP=ListMLP,
         MySequential=MySequential, FixedHiddenMLP=FixedHiddenMLP, NestMLP=NestMLP,
+        FixedHiddenMLP001=FixedHiddenMLP001, FancyMLP003=FancyMLP003, FancyMLP004=FancyMLP004,
         CenteredLayer=CenteredLayer, MyDense=MyDense, LazyMyDense=LazyMyDense, ParamDict=ParamDict,
     )
 

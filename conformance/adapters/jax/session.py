@@ -482,14 +482,17 @@ class JaxSession(Session):
                           "net.init returned (flax.serialization.to_state_dict(variables) is that dict)")
 
     def probe_keras_weights(self, target=None):
-        """flax's listing of a model's parameters: the leaves of variables['params'] (sorted keys)."""
+        """flax's listing of a model's parameters: flax.traverse_util.flatten_dict(variables['params']),
+        in creation order (a Dense's kernel (in, out), then its bias)."""
+        from flax import traverse_util
+
         if self.variables is None:
             raise NotCreated("no variables: flax creates parameters in net.init(key, X)")
         tree = self.variables["params"]
         if target not in (None, ""):
             tree = user.leaf(self.variables, self._layer_native(target))
-        leaves = self.jax.tree_util.tree_leaves_with_path(tree)
-        return {"short_names": [str(getattr(p[-1], "key", p[-1])) for p, _ in leaves],
+        leaves = list(traverse_util.flatten_dict(tree).items())
+        return {"short_names": [str(path[-1]) for path, _ in leaves],
                 "shapes": [[int(d) for d in a.shape] for _, a in leaves],
                 "dtypes": [str(a.dtype) for _, a in leaves], "count": len(leaves)}
 
@@ -507,9 +510,11 @@ class JaxSession(Session):
 
     def probe_saved_params(self, file):
         """What flax.serialization.msgpack_restore reads back from a save_params file."""
+        from flax import traverse_util
+
         loaded = user.load_params(self._path(file))
-        flat = self.C.jax.tree_util.tree_leaves_with_path(loaded)
-        names = ["/".join(str(getattr(k, "key", k)) for k in path) for path, _ in flat]
+        flat = list(traverse_util.flatten_dict(loaded).items())
+        names = ["/".join(str(k) for k in path) for path, _ in flat]
         return {"container": type(loaded).__name__, "names": names,
                 "shapes": {n: [int(d) for d in a.shape] for n, (_, a) in zip(names, flat)}}
 
@@ -548,9 +553,10 @@ class JaxSession(Session):
         first = {}
         for path, slot in self.built.slots.items():
             first.setdefault(slot.native, path)
+        from flax import traverse_util
+
         out = []
-        for key_path, _ in self.jax.tree_util.tree_leaves_with_path(tree["params"]):
-            native = tuple(getattr(k, "key", str(k)) for k in key_path)
+        for native in traverse_util.flatten_dict(tree["params"]):  # creation order
             out.append(first.get(native, "<unmapped>." + ".".join(native)))
         return out
 

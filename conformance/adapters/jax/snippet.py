@@ -131,6 +131,10 @@ class _Model:
             self.classes.add("ParamDict")
             shapes = tuple((n, tuple(s)) for n, s in args["params"].items())
             out = [f"ParamDict({shapes!r})"]
+        elif kind == "fancy_mlp" and args.get("variant", "000") != "000":
+            name = {"001": "FixedHiddenMLP001", "003": "FancyMLP003", "004": "FancyMLP004"}[args["variant"]]
+            self.classes.add(name)
+            out = [f"{name}()"]
         else:
             self.classes.add(_CLASS_OF[kind])
             out = [f"{_CLASS_OF[kind]}()"]
@@ -151,7 +155,8 @@ class _Model:
 
 def _sources(names: set[str]) -> list[str]:
     C = models.classes()
-    order = ("MLP", "MLPNoSuper", "ListMLP", "MySequential", "FixedHiddenMLP", "NestMLP", "CenteredLayer",
+    order = ("MLP", "MLPNoSuper", "ListMLP", "MySequential", "FixedHiddenMLP", "FixedHiddenMLP001", "FancyMLP003",
+             "FancyMLP004", "NestMLP", "CenteredLayer",
              "MyDense", "LazyMyDense", "ParamDict")
     out = [textwrap.dedent(inspect.getsource(getattr(models, h))) for h in _HELPERS]
     out += [textwrap.dedent(inspect.getsource(getattr(C, n))) for n in order if n in names]
@@ -399,8 +404,8 @@ class _Writer:
         elif kind == "probe":
             L.append({
                 "try_all_gpus": "print([d for d in jax.devices() if d.platform == 'gpu'] or [jax.devices('cpu')[0]])",
-                "keras_weights": "print([(str(p[-1].key), a.shape) for p, a in "
-                                 "jax.tree_util.tree_leaves_with_path(variables['params'])])",
+                "keras_weights": "from flax import traverse_util; print([(p[-1], a.shape) for p, a in "
+                                 "traverse_util.flatten_dict(variables['params']).items()])",
                 "param_repr": "print(leaf(variables, " + repr(self.slots[a["args"]["param"]].native if
                                                                   a.get("args", {}).get("param") in self.slots else ())
                               + "))",
