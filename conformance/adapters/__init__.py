@@ -18,6 +18,8 @@ ADAPTERS = {
 FRAMEWORK_MODULES = {"reference": None, "torch": "torch", "tensorflow": "tensorflow", "mxnet": "mxnet"}
 ADAPTERS["paddle"] = "conformance.adapters.paddle.adapter:PaddleAdapter"
 FRAMEWORK_MODULES["paddle"] = "paddle"
+ADAPTERS["jax"] = "conformance.adapters.jax.adapter:JaxAdapter"
+FRAMEWORK_MODULES["jax"] = "jax"
 
 
 def get_adapter(name: str):
