@@ -35,6 +35,7 @@ PIN_COMPONENTS = ("keras",)  # parts of a framework with their own version, rang
 MODEL_KINDS = (
     "dense", "relu", "flatten", "dropout", "sequential", "my_sequential", "mlp", "mlp_no_super",
     "list_mlp", "fancy_mlp", "nest_mlp", "centered", "my_dense", "param_dict", "reuse",
+    "my_sequential_by_object",
 )
 
 
@@ -453,8 +454,6 @@ def _semantic_problems(file: str, case: Case) -> list[SpecProblem]:
             if kind in ("shape", "grad", "device") and len([k for k in args if k in ("param", "value")]) != 1:
                 bad(f"{prefix}[{index}].{kind}", "name exactly one of param or value")
             if kind == "param_names" and "pattern" in args:
-                import re
-
                 try:
                     re.compile(args["pattern"])
                 except (re.error, RecursionError, OverflowError, ValueError) as exc:
@@ -522,7 +521,7 @@ def _check_model(model: dict, key: str, names: set[str], bad) -> None:
     kind = kinds[0]
     if kind == "reuse" and model["reuse"] not in names:
         bad(f"{key}.reuse", f"'{model['reuse']}' is not marked with `as` earlier in the model")
-    if kind in ("sequential", "my_sequential"):
+    if kind in ("sequential", "my_sequential", "my_sequential_by_object"):
         for index, child in enumerate(model[kind]):
             _check_model(child, f"{key}.{kind}[{index}]", names, bad)
     if "as" in model:

@@ -49,7 +49,7 @@ def _run(node: dict, prefix: str, params: dict, x, marked):
         return x.reshape(x.shape[0], -1)
     if kind == "dropout":
         return x  # prediction mode: identity
-    if kind in ("sequential", "my_sequential"):
+    if kind in ("sequential", "my_sequential", "my_sequential_by_object"):
         for index, child in enumerate(args):
             x = _run(child, _join(prefix, str(index)), params, x, marked)
         return x

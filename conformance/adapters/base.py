@@ -446,8 +446,13 @@ class BlockTreeSession(Session):
 
     # -- canonical paths ---------------------------------------------------------
     def children_of(self, block) -> list:
-        """(key, child) pairs of a block; override where paths number them differently."""
-        return list(block._children.items())
+        """(key, child) pairs of a block; override where paths number them differently.
+        Children keyed by something other than a name (note 001's `_modules[block] = block`)
+        are numbered by position."""
+        children = list(block._children.items())
+        if any(not isinstance(key, str) for key, _ in children):
+            return [(str(i), child) for i, (_, child) in enumerate(children)]
+        return children
 
     def walk(self, model=None) -> list[tuple[str, object]]:
         """(path, block or Parameter) through the registries, every path of a shared one."""

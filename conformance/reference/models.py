@@ -7,6 +7,8 @@ Each class is what the notes write, with the kit's sizes (specs/README.md "Model
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from . import ops, rng
 from .block import Block, Sequential
 from .layers import Dense, Flatten, _finish_deferred
@@ -51,6 +53,20 @@ class MySequential(Block):
 
     def __getitem__(self, index):
         return list(self._children.values())[index]
+
+
+class MySequentialByObject(MySequential):
+    """Note 001's MySequential as written: `self._modules[block] = block`, the child itself is
+    its key. The registry still holds every child, in order; structural names number them."""
+
+    def add(self, block: Block) -> None:
+        self._children[block] = block
+
+    def _collect_params_with_prefix(self, prefix: str = "") -> OrderedDict:
+        found = OrderedDict()
+        for index, child in enumerate(self._children.values()):
+            found.update(child._collect_params_with_prefix(f"{prefix}.{index}" if prefix else str(index)))
+        return found
 
 
 class ListMLP(Block):

@@ -108,6 +108,14 @@ class ModelBuilder:
             net.add(self.build(child))
         return net
 
+    def _my_sequential_by_object(self, children):
+        from .models import MySequentialByObject  # note 001: self._modules[block] = block
+
+        net = MySequentialByObject()
+        for child in children:
+            net.add(self.build(child))
+        return net
+
     def _mlp(self, args):
         return MLP(in_units=args.get("in_units", 0))
 

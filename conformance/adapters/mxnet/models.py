@@ -203,6 +203,14 @@ class ModelBuilder:
     def _list_mlp(self, args):
         return self.cls["ListMLP"](in_units=args.get("in_units", 0))
 
+    def _my_sequential_by_object(self, children):
+        from conformance.adapters.mxnet.note_models import MySequentialByObject
+
+        net = MySequentialByObject()()
+        for child in children:
+            net.add(self.build(child))
+        return net
+
     def _fancy_mlp(self, args):
         variant = (args or {}).get("variant", "000")
         if variant != "000":

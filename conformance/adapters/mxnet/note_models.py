@@ -64,3 +64,23 @@ def fancy_variants() -> dict:
             return x.sum()
 
     return {"001": FixedHiddenMLP001, "003": FancyMLP003, "004": FancyMLP004}
+
+
+def MySequentialByObject():
+    """Note 001's MySequential (`self._modules[block] = block`) written for Gluon:
+    `self._children[block] = block`, the child itself as its key."""
+    from mxnet.gluon import nn
+
+    class MySequentialByObject(nn.Block):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+
+        def add(self, block):
+            self._children[block] = block
+
+        def forward(self, x):
+            for block in self._children.values():
+                x = block(x)
+            return x
+
+    return MySequentialByObject

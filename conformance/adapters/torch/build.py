@@ -100,11 +100,13 @@ class Builder:
         elif kind == "dropout":
             modules = [nn.Dropout(args["rate"])]
             self.built.layers[cpath] = modules[0]
-        elif kind in ("sequential", "my_sequential"):
+        elif kind in ("sequential", "my_sequential", "my_sequential_by_object"):
             children: list = []
             for index, child in enumerate(args):
                 children += self.item(child, join(cpath, str(index)), join(npath, str(len(children))), True)
-            cls = nn.Sequential if kind == "sequential" else C.MySequential
+            # my_sequential_by_object: note 001 as written, self._modules[block] = block
+            cls = {"sequential": nn.Sequential, "my_sequential": C.MySequential,
+                   "my_sequential_by_object": C.NoteMySequential}[kind]
             modules = [cls(*children)]
             self.built.layers[cpath] = modules[0]
             if kind == "my_sequential":
