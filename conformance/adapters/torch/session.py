@@ -92,8 +92,8 @@ class TorchSession(TorchNotesMixin, Session):
                 raise AdapterBug(f"initialize target {target!r} is neither a layer nor a parameter")
         torch_init.initialize(self, self.model, layer, slot, init, seed, force_reinit)
 
-    def forward(self, input, name="out", mode="predict", record=True):
-        x = self.torch.tensor(input)
+    def forward(self, input, name="out", mode="predict", record=True, device="default"):
+        x = self.torch.tensor(input, device=self.native_device(device))
         self.model.train(mode == "train")  # torch: dropout follows module.training, not autograd
         with self.recording(record):
             self.values[name] = self.model(x)
