@@ -4,7 +4,7 @@ Rule: measures only; prints seconds and file sizes, asserts nothing. Each of `re
 (write_report: index.html, results.json, summary.md) and `gate --baseline` is run
 `--repeat` times (default 3) and its median printed, wall and CPU seconds, with the ratio
 to the figures issue 13 measured on the old code (3.74 s, 3.99 s, a 6.6 MB index.html).
-`--kit DIR` measures the kit in another checkout (e.g. an older commit) the same way.
+`--kit DIR` measures the kit in another checkout (e.g. an older commit) on the same input.
 Run it with `python bench/bench_report_gate.py [--cases N] [--columns N] [--keep DIR]`.
 """
 
@@ -56,12 +56,19 @@ def main(argv=None) -> int:
     parser.add_argument("--kit", default=HERE, help="checkout whose `conformance` to measure")
     args = parser.parse_args(argv)
 
-    sys.path.insert(0, os.path.abspath(args.kit))
+    # The input always comes from this checkout's generator (the current results format),
+    # the code measured from --kit: so an older kit is timed on the very same files.
+    sys.path.insert(0, HERE)
     import yaml
 
+    from conformance.report.synthetic import synthetic_catalogue, synthetic_results
+
+    if os.path.abspath(args.kit) != HERE:
+        for name in [m for m in sys.modules if m == "conformance" or m.startswith("conformance.")]:
+            del sys.modules[name]
+        sys.path.insert(0, os.path.abspath(args.kit))
     from conformance.gate import gate
     from conformance.report import write_report
-    from conformance.report.synthetic import synthetic_catalogue, synthetic_results
 
     work = tempfile.mkdtemp(prefix="bench-report-")
     try:
