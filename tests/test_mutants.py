@@ -8,8 +8,9 @@ The mutants are bug classes real frameworks have had (gradients accumulated vs
 overwritten vs kept, masks reused, layouts transposed, names dropped on save, devices
 lost on copy, warnings missing, seeds ignored, ...), spread over every module of
 `conformance.reference` (`MODULE_OF` says which; a test checks the spread). Every mutant
-runs the whole suite, so the killers listed are all of them; the mutants run in
-parallel worker processes (fork), one per CPU, to keep the test fast.
+runs the whole suite, so the killers listed are all of them; each mutant runs in its own
+forked worker process (so state a mutant leaves behind cannot reach another), one worker
+per CPU at a time, with the cases' scratch folders on a RAM disk where there is one.
 """
 
 from __future__ import annotations
@@ -193,6 +194,10 @@ def _keep_with_probability_rate(x, rate):
     return (keep * ops._dropout_scale(rate)).astype(x.dtype)
 
 
+def _relu_grad_at_zero_passes(x):
+    return (x >= 0).astype(x.dtype)  # the gradient at exactly 0 is let through
+
+
 # -- tensor ---------------------------------------------------------------------------
 def _shared_copyto(self, target):
     return ref.Tensor._wrap(self._data, device.parse(target))
@@ -208,6 +213,12 @@ def _move_always_copies(self, target):
 
 def _move_keeps_device(self, target):
     return self
+
+
+def _grad_of_a_copy(self):
+    if self._grad is None:
+        return None
+    return ref.Tensor._wrap(self._grad.copy(), self._device)  # writes to .grad are lost
 
 
 def _attach_grad_ones(self):
@@ -278,6 +289,22 @@ def _deferred_error_not_a_not_initialized(monkeypatch):
         pass
 
     monkeypatch.setattr(parameter, "DeferredInitializationError", DeferredInitializationError)
+
+
+def _set_data_rebinds(self, value):
+    array = np.asarray(getattr(value, "_data", value), dtype=self.dtype)
+    if self._var is None:
+        self.shape = array.shape
+        self._finish_deferred_init(array.copy())
+        return
+    self._set_var(array.copy(), self._var.device)  # new storage, new (zero) gradient
+
+
+def _initialize_on_default_device(monkeypatch):
+    def initialize(self, init=None, device=None, default_init=None, force_reinit=False, rng=None):
+        return _INITIALIZE(self, init, None, default_init, force_reinit, rng)  # device dropped
+
+    monkeypatch.setattr(parameter.Parameter, "initialize", initialize)
 
 
 # -- block ----------------------------------------------------------------------------
@@ -353,6 +380,11 @@ _DENSE_INIT = layers.Dense.__init__
 
 def _dense_use_bias_ignored(self, units, activation=None, use_bias=True, *args, **kwargs):
     _DENSE_INIT(self, units, activation, True, *args, **kwargs)
+
+
+def _dense_does_not_flatten(self, units, *args, **kwargs):
+    _DENSE_INIT(self, units, *args, **kwargs)
+    object.__setattr__(self, "_flatten", False)
 
 
 def _flatten_keeps_last_axis(a):
@@ -462,6 +494,16 @@ def _load_params_device_ignored(model, filename, device_=None, allow_missing=Fal
         params, loaded, filename, allow_missing, ignore_extra
     ):
         serialization._assign_loaded(path, param, array, filename, None)
+
+
+def _params_to_arrays_without_constants(model):
+    from collections import OrderedDict
+
+    return OrderedDict(
+        (path, p.data()._data)
+        for path, p in serialization.named_parameters(model).items()
+        if p.grad_req != "null"  # only trainable parameters are written
+    )
 
 
 # -- device ---------------------------------------------------------------------------
@@ -594,6 +636,9 @@ MUTANTS = {
     ),
     # ops
     "relu-backward-passes-all": lambda mp: mp.setattr(ops, "_relu_grad_mask", np.ones_like),
+    "relu-grad-at-zero-passes": lambda mp: mp.setattr(
+        ops, "_relu_grad_mask", _relu_grad_at_zero_passes
+    ),
     "broadcast-grad-takes-one-row": lambda mp: mp.setattr(
         ops, "_unbroadcast", _unbroadcast_first_row
     ),
@@ -621,6 +666,9 @@ MUTANTS = {
     "grad-buffer-starts-at-ones": lambda mp: mp.setattr(
         ref.Tensor, "attach_grad", _attach_grad_ones
     ),
+    "grad-accessor-returns-a-copy": lambda mp: mp.setattr(
+        ref.Tensor, "grad", property(_grad_of_a_copy)
+    ),
     # parameter
     "force-reinit-ignored": _force_reinit_ignored,
     "force-reinit-implied": _force_reinit_implied,
@@ -640,6 +688,10 @@ MUTANTS = {
     "move-skips-deferred-parameters": lambda mp: mp.setattr(
         parameter.Parameter, "reset_device", _reset_device_skips_deferred
     ),
+    "set-data-rebinds-storage": lambda mp: mp.setattr(
+        parameter.Parameter, "set_data", _set_data_rebinds
+    ),
+    "initialize-ignores-device": _initialize_on_default_device,
     # block
     "sequential-reverse-order": lambda mp: mp.setattr(ref.Sequential, "forward", _reversed_forward),
     "children-numbered-from-1": lambda mp: mp.setattr(
@@ -670,6 +722,7 @@ MUTANTS = {
         layers.Dense, "default_bias_initializer", None
     ),
     "flatten-keeps-last-axis": lambda mp: mp.setattr(ops, "flatten", _flatten_keeps_last_axis),
+    "dense-does-not-flatten": lambda mp: mp.setattr(layers.Dense, "__init__", _dense_does_not_flatten),
     # init
     "default-init-bound-0.7": lambda mp: mp.setattr(init, "DEFAULT_UNIFORM_SCALE", 0.7),
     "normal-ignores-sigma": lambda mp: mp.setattr(init.Normal, "_init_weight", _normal_without_sigma),
@@ -700,6 +753,9 @@ MUTANTS = {
     ),
     "load-params-device-ignored": lambda mp: mp.setattr(
         serialization, "load_parameters", _load_params_device_ignored
+    ),
+    "save-skips-constants": lambda mp: mp.setattr(
+        serialization, "_params_to_arrays", _params_to_arrays_without_constants
     ),
     # device
     "device-mismatch-not-raised": lambda mp: mp.setattr(
@@ -760,21 +816,22 @@ MODULE_OF = {
                      "dense-weight-grad-transposed", "sum-grad-ignores-head",
                      "dropout-not-scaled", "dropout-active-in-prediction", "dropout-mask-reused",
                      "dropout-backward-unmasked", "dropout-keeps-with-probability-rate",
-                     "flatten-keeps-last-axis"], "ops"),
+                     "flatten-keeps-last-axis", "relu-grad-at-zero-passes"], "ops"),
     **dict.fromkeys(["copyto-shares-memory", "copyto-keeps-device", "move-always-copies",
                      "move-keeps-device", "asnumpy-shares-memory", "detach-keeps-graph",
-                     "grad-buffer-starts-at-ones"], "tensor"),
+                     "grad-buffer-starts-at-ones", "grad-accessor-returns-a-copy"], "tensor"),
     **dict.fromkeys(["force-reinit-ignored", "force-reinit-implied",
                      "no-warning-on-second-initialize", "constant-parameter-trainable",
                      "custom-initializer-on-bias", "own-initializer-ignored", "zero-grad-noop",
                      "move-ignored-by-parameters", "move-loses-parameter-values",
-                     "move-skips-deferred-parameters"], "parameter"),
+                     "move-skips-deferred-parameters", "set-data-rebinds-storage",
+                     "initialize-ignores-device"], "parameter"),
     **dict.fromkeys(["sequential-reverse-order", "children-numbered-from-1",
                      "saved-paths-drop-nesting", "collect-params-not-recursive",
                      "list-children-registered", "initialize-seed-ignored"], "block"),
     **dict.fromkeys(["deferred-shape-inferred-in-out", "dense-bias-not-added",
                      "dense-activation-ignored", "dense-use-bias-ignored",
-                     "bias-takes-global-initializer"], "layers"),
+                     "bias-takes-global-initializer", "dense-does-not-flatten"], "layers"),
     **dict.fromkeys(["default-init-bound-0.7", "normal-ignores-sigma", "normal-ignores-mean",
                      "constant-ignores-value", "xavier-fan-in-only", "zeros-initializer-is-ones",
                      "custom-init-forgets-abs"], "init"),
@@ -876,7 +933,8 @@ def kills(request, adapter, cases, baseline):
     started = time.perf_counter()
     workers = max(1, min(os.cpu_count() or 1, 8))
     if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        # one fresh fork per mutant: a mutant that leaves state behind cannot touch the next
+        with multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=1) as pool:
             found = pool.map(_kill, list(MUTANTS), chunksize=1)
     else:
         found = [_kill(name) for name in MUTANTS]
