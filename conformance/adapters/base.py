@@ -157,6 +157,7 @@ PROBES = {
     "param_repr": "args param: {'text': the printed parameter, 'class', 'data_class'}",
     "saved_params": "args file: what the framework's plain loader reads from a save_params file: {'container', 'names', 'shapes'}",
     "sequential_class": "{'is_model': Sequential subclasses the framework's model class, 'base', 'class'}",
+    "prefix_names": "args prefix: 004's MyDense(units=3, in_units=5, prefix=...): {'prefix', 'names': its parameters' native names}",
     "np_save": "args values ('x,y'), kind one|list|dict: the TF note's np.save of the framework's tensors, "
                "then np.load without pickle: {'saved', 'error', 'needs_pickle', 'loaded_shape', 'loaded_dtype'}",
 }

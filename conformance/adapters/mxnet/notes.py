@@ -58,3 +58,10 @@ class MxnetNotesMixin(GluonNotesMixin):
         from conformance.adapters.notes_probes import np_save_as_written
 
         return np_save_as_written(self, values, kind)
+
+    def probe_prefix_names(self, prefix):
+        """004 §6.4: MyDense(in_units=5, units=3, prefix='oomydense'); dense.params."""
+        from conformance.adapters.mxnet.models import blocks
+
+        dense = blocks()["MyDense"](units=3, in_units=5, prefix=prefix)
+        return {"prefix": dense.prefix, "names": list(dense.params.keys())}

@@ -75,3 +75,8 @@ class ReferenceNotesMixin(GluonNotesMixin):
         from conformance.adapters.notes_probes import np_save_as_written
 
         return np_save_as_written(self, values, kind, convert=lambda t: t._data, ragged_as_objects=True)
+
+    def probe_prefix_names(self, prefix):
+        """004 §6.4: MyDense(in_units=5, units=3, prefix='oomydense'); dense.params."""
+        dense = self.ref.MyDense(units=3, in_units=5, prefix=prefix)
+        return {"prefix": dense.prefix, "names": list(dense.params)}

@@ -100,3 +100,7 @@ class TorchNotesMixin:
         from conformance.adapters.notes_probes import np_save_as_written
 
         return np_save_as_written(self, values, kind)
+
+    def probe_prefix_names(self, prefix):
+        raise Unsupported("torch.nn.Module.__init__ takes no prefix (or any keyword): parameter names "
+                          "are attribute paths (weight, 0.bias)")
