@@ -91,6 +91,8 @@ def merged_json(view, merged, unreadable) -> str:
                 "components": c.run.components,
                 "follow_notes": v.follow,
                 "differ_from_notes": v.differ,
+                "behaviours_follow_notes": v.follow_behaviours,
+                "behaviours_differ_from_notes": v.differ_behaviours,
             }
             for c, v in zip(merged.columns, view.columns)
         ],

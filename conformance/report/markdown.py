@@ -83,12 +83,13 @@ def _counts_table(view: ReportView) -> list[str]:
                 f"| {status} | " + " | ".join(str(c.counts[status]) for c in view.columns) + " |"
             )
     if any(c.follow or c.differ for c in view.columns):
-        lines.append(
-            "| follows the notes | " + " | ".join(str(c.follow) for c in view.columns) + " |"
-        )
-        lines.append(
-            "| differs from the notes | " + " | ".join(str(c.differ) for c in view.columns) + " |"
-        )
+        for word, get in (
+            ("behaviours as the notes say", lambda c: c.follow_behaviours),
+            ("behaviours that differ", lambda c: c.differ_behaviours),
+            ("cases as the notes say", lambda c: c.follow),
+            ("cases that differ", lambda c: c.differ),
+        ):
+            lines.append(f"| {word} | " + " | ".join(str(get(c)) for c in view.columns) + " |")
     if any(c.missing for c in view.columns):
         lines.append("| not run | " + " | ".join(str(c.missing) for c in view.columns) + " |")
     lines.append("| **total** | " + " | ".join(f"**{c.total}**" for c in view.columns) + " |")

@@ -115,6 +115,8 @@ class ColumnView:
     components: dict
     missing: int  # case ids other columns ran and this one did not
     import_error: str | None
+    follow_behaviours: int = 0  # behaviours whose every outcome here is the note's
+    differ_behaviours: int = 0  # behaviours with a case where another outcome held
 
 
 @dataclass
@@ -176,9 +178,17 @@ def build_view(
     _claim_changes(cases, columns)
     rows = _behaviour_rows(cases, catalogue, len(columns))
     legacy = any(c.run.legacy for c in columns)
+    views = [_column_view(i, column, cases) for i, column in enumerate(columns)]
+    for ci, view in enumerate(views):
+        for row in rows:
+            flags = [c.normative[ci] for c in row.cases]
+            if False in flags:
+                view.differ_behaviours += 1
+            elif True in flags:
+                view.follow_behaviours += 1
     return ReportView(
         generated=generated or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        columns=[_column_view(i, column, cases) for i, column in enumerate(columns)],
+        columns=views,
         framework_groups=_framework_groups([c.framework for c in columns]),
         topics=_topic_groups(rows, catalogue),
         cases=cases,
