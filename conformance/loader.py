@@ -35,7 +35,7 @@ PIN_COMPONENTS = ("keras",)  # parts of a framework with their own version, rang
 MODEL_KINDS = (
     "dense", "relu", "flatten", "dropout", "sequential", "my_sequential", "mlp", "mlp_no_super",
     "list_mlp", "fancy_mlp", "nest_mlp", "centered", "my_dense", "param_dict", "reuse",
-    "my_sequential_by_object",
+    "my_sequential_by_object", "named_sequential",
 )
 
 
@@ -524,6 +524,9 @@ def _check_model(model: dict, key: str, names: set[str], bad) -> None:
     if kind in ("sequential", "my_sequential", "my_sequential_by_object"):
         for index, child in enumerate(model[kind]):
             _check_model(child, f"{key}.{kind}[{index}]", names, bad)
+    if kind == "named_sequential":
+        for name, child in model[kind].items():
+            _check_model(child, f"{key}.{kind}.{name}", names, bad)
     if "as" in model:
         if model["as"] in names:
             bad(f"{key}.as", f"name '{model['as']}' is used twice")

@@ -49,7 +49,9 @@ def _run(node: dict, prefix: str, params: dict, x, marked):
         return x.reshape(x.shape[0], -1)
     if kind == "dropout":
         return x  # prediction mode: identity
-    if kind in ("sequential", "my_sequential", "my_sequential_by_object"):
+    if kind == "named_sequential":
+        args = list(args.values())  # children named by add_module; canonical paths number them
+    if kind in ("sequential", "my_sequential", "my_sequential_by_object", "named_sequential"):
         for index, child in enumerate(args):
             x = _run(child, _join(prefix, str(index)), params, x, marked)
         return x

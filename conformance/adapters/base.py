@@ -451,7 +451,7 @@ class BlockTreeSession(Session):
         Children keyed by something other than a name (note 001's `_modules[block] = block`)
         are numbered by position."""
         children = list(block._children.items())
-        if any(not isinstance(key, str) for key, _ in children):
+        if getattr(block, "_kit_numbered", False) or any(not isinstance(key, str) for key, _ in children):
             return [(str(i), child) for i, (_, child) in enumerate(children)]
         return children
 

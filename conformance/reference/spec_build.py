@@ -102,6 +102,14 @@ class ModelBuilder:
             net.add(self.build(child))
         return net
 
+    def _named_sequential(self, children):
+        # note 001's add_module(f'block {i}', block1()): children keyed by name, numbered in paths
+        net = Sequential()
+        for name, child in children.items():
+            net.register_child(self.build(child), name)
+        object.__setattr__(net, "_kit_numbered", True)
+        return net
+
     def _my_sequential(self, children):
         net = MySequential()
         for child in children:

@@ -188,6 +188,14 @@ class ModelBuilder:
             net.add(self.build(child))
         return net
 
+    def _named_sequential(self, children):
+        # note 001's add_module(f'block {i}', ...) in Gluon: register_child(block, name)
+        net = self.nn.Sequential()
+        for name, child in children.items():
+            net.register_child(self.build(child), name)
+        net._kit_numbered = True  # canonical paths number the children
+        return net
+
     def _my_sequential(self, children):
         net = self.cls["MySequential"]()
         for child in children:

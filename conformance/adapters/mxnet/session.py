@@ -58,7 +58,8 @@ class MxnetSession(MxnetNotesMixin, BlockTreeSession):
 
     def children_of(self, block) -> list:
         children = list(block._children.items())
-        if isinstance(block, self._my_sequential) or any(not isinstance(k, str) for k, _ in children):
+        if (isinstance(block, self._my_sequential) or getattr(block, "_kit_numbered", False)
+                or any(not isinstance(k, str) for k, _ in children)):
             # its _children are keyed by block.name ("dense0"); canonical paths use the index
             return [(str(i), child) for i, (_, child) in enumerate(children)]
         return children

@@ -100,6 +100,14 @@ class Builder:
         elif kind == "dropout":
             modules = [nn.Dropout(args["rate"])]
             self.built.layers[cpath] = modules[0]
+        elif kind == "named_sequential":
+            # note 001: net.add_module(f'block {i}', block1()); canonical paths number children
+            seq = nn.Sequential()
+            for index, (name, child) in enumerate(args.items()):
+                for module in self.item(child, join(cpath, str(index)), join(npath, name), False):
+                    seq.add_module(name, module)
+            modules = [seq]
+            self.built.layers[cpath] = seq
         elif kind in ("sequential", "my_sequential", "my_sequential_by_object"):
             children: list = []
             for index, child in enumerate(args):
