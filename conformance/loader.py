@@ -521,6 +521,8 @@ def _check_model(model: dict, key: str, names: set[str], bad) -> None:
     kind = kinds[0]
     if kind == "reuse" and model["reuse"] not in names:
         bad(f"{key}.reuse", f"'{model['reuse']}' is not marked with `as` earlier in the model")
+    if kind == "dense" and model["dense"].get("params_from") and model["dense"]["params_from"] not in names:
+        bad(f"{key}.dense.params_from", f"'{model['dense']['params_from']}' is not marked with `as` earlier in the model")
     if kind in ("sequential", "my_sequential", "my_sequential_by_object"):
         for index, child in enumerate(model[kind]):
             _check_model(child, f"{key}.{kind}[{index}]", names, bad)

@@ -42,6 +42,8 @@ def _run(node: dict, prefix: str, params: dict, x, marked):
         body = {k: v for k, v in target.items() if k != "as"}
         return _run(body, target_prefix, params, x, marked)
     if kind == "dense":
+        if args.get("params_from"):  # the marked layer's parameters, this layer's activation
+            prefix = marked[args["params_from"]][1]
         return _dense(prefix, params, x, args.get("activation"), args.get("use_bias", True))
     if kind == "relu":
         return np.maximum(x, 0)

@@ -74,6 +74,8 @@ class ModelBuilder:
 
     def _dense(self, args, params=None):
         init = args.get("init") or {}
+        if args.get("params_from"):  # 004 §6.2: nn.Dense(8, activation="relu", params=shared.params)
+            params = self.marked[args["params_from"]][0].params
         kwargs = {}
         if "bias" in init:
             kwargs["bias_initializer"] = make_init(init["bias"], self.on_init_call)

@@ -169,6 +169,8 @@ class ModelBuilder:
             activation=args.get("activation"),
             use_bias=args.get("use_bias", True),
             in_units=args.get("in_units", 0),
+            # 004 §6.2: params=shared.params shares the marked layer's parameters
+            params=self.marked[args["params_from"]][0].params if args.get("params_from") else None,
             weight_initializer=make(init["weight"]) if "weight" in init else None,
             bias_initializer=(make(init["bias"]) if "bias" in init else None) or "zeros",
         )

@@ -62,3 +62,20 @@ def fancy_variants(tf, keras) -> dict:
 
     # variant -> (class, attribute of the Dense layer, its input size)
     return {"001": (FixedHiddenMLP001, "linear", 20), "003": (FancyMLP, "dense", 20), "004": (FancyMLP004, "dense", 10)}
+
+
+def shared_dense(tf, keras):
+    """004 §6.2's nn.Dense(8, activation='relu', params=shared.params) the Keras way: Keras
+    shares weights by calling the same layer object, so this layer calls the shared Dense
+    and applies its own activation."""
+
+    class SharedDense(keras.layers.Layer):
+        def __init__(self, shared, activation=None):
+            super().__init__()
+            self.shared = shared
+            self.activation = keras.activations.get(activation)
+
+        def call(self, x):
+            return self.activation(self.shared(x))
+
+    return SharedDense

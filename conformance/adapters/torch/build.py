@@ -84,6 +84,10 @@ class Builder:
             return self._alias(args, cpath, npath)
         if kind == "dense":
             lin = C.linear(args["units"], args.get("in_units"), bias=args.get("use_bias", True))
+            if args.get("params_from"):
+                # torch shares by assigning the other layer's Parameters (004's params=shared.params)
+                source = next(m for m in self.marked[args["params_from"]][0] if isinstance(m, nn.Linear))
+                lin.weight, lin.bias = source.weight, source.bias
             relu = args.get("activation") == "relu"
             if args.get("init"):
                 self.built.layer_inits.append((lin, args["init"], cpath))
