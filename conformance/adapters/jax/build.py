@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from conformance.adapters.base import AdapterBug
 from conformance.adapters.jax.models import classes, flatten
 
 
@@ -102,12 +103,17 @@ class Builder:
         elif kind == "dropout":
             module = nn.Dropout(args["rate"], deterministic=not self.training)
             layers = [module]
-        elif kind in ("sequential", "my_sequential"):
-            prefix = "layers" if kind == "sequential" else "modules"
+        elif kind in ("sequential", "my_sequential", "my_sequential_by_object"):
+            prefix = {"sequential": "layers", "my_sequential": "modules"}.get(kind, "blocks")
             children: list = []
             for index, child in enumerate(args):
                 children += self.item(child, join(cpath, str(index)), npath + (f"{prefix}_{len(children)}",), True)
-            module = nn.Sequential(children) if kind == "sequential" else C.MySequential(tuple(children))
+            if kind == "sequential":
+                module = nn.Sequential(children)
+            elif kind == "my_sequential":
+                module = C.MySequential(tuple(children))
+            else:
+                module = C.MySequentialByObject(tuple(children))
             layers = [module]
         elif kind in ("mlp", "mlp_no_super", "list_mlp"):
             cls = {"mlp": C.MLP, "mlp_no_super": C.MLPNoSuper, "list_mlp": C.ListMLP}[kind]
@@ -148,7 +154,7 @@ class Builder:
             for name, _ in shapes:
                 self._slot(join(cpath, name), npath + (name,))
         else:
-            raise ValueError(f"jax adapter: unknown model kind {kind!r}")
+            raise AdapterBug(f"jax adapter: unknown model kind {kind!r}")
         if "as" in spec:
             self.marked[spec["as"]] = (layers, cpath)
         return layers
@@ -164,7 +170,7 @@ def sample_of(spec: dict, C) -> tuple | None:
         return ()
     if kind in ("dense", "my_dense", "mlp", "list_mlp", "mlp_no_super"):
         return (jnp.zeros((1, args["in_units"])),) if args.get("in_units") else None
-    if kind in ("sequential", "my_sequential"):
+    if kind in ("sequential", "my_sequential", "my_sequential_by_object"):
         for child in args:
             child_kind = next(k for k in child if k != "as")
             if child_kind in ("relu", "dropout", "centered"):

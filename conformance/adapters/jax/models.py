@@ -66,6 +66,18 @@ def _define() -> SimpleNamespace:
                 X = module(X)
             return X
 
+    class MySequentialByObject(nn.Module):
+        # Note 001's `self._modules[block] = block` in flax: a dict attribute keyed by the modules.
+        blocks: tuple
+
+        def setup(self):
+            self.modules_by_object = {block: block for block in self.blocks}
+
+        def __call__(self, X):
+            for block in self.modules_by_object.values():
+                X = block(X)
+            return X
+
     class FixedHiddenMLP(nn.Module):
         def setup(self):
             # A constant array, not a parameter. d2l JAX 6.1.3 declares it as a dataclass field
@@ -186,7 +198,7 @@ def _define() -> SimpleNamespace:
 
     return SimpleNamespace(
         jax=jax, jnp=jnp, nn=nn, MLP=MLP, MLPNoSuper=MLPNoSuper, ListMLP=ListMLP,
-        MySequential=MySequential, FixedHiddenMLP=FixedHiddenMLP, NestMLP=NestMLP,
+        MySequential=MySequential, MySequentialByObject=MySequentialByObject, FixedHiddenMLP=FixedHiddenMLP, NestMLP=NestMLP,
         FixedHiddenMLP001=FixedHiddenMLP001, FancyMLP003=FancyMLP003, FancyMLP004=FancyMLP004,
         CenteredLayer=CenteredLayer, MyDense=MyDense, LazyMyDense=LazyMyDense, ParamDict=ParamDict,
     )

@@ -167,6 +167,8 @@ class JaxSession(Session):
         elif _kind(init) == "default":
             # No initialized state in JAX: init again draws afresh, with the modules' own initializers.
             fresh = self._net().init(self._rngs(key), *self.sample)
+            if self.model_device is not None:
+                fresh = self.jax.device_put(fresh, self.model_device)
             for path in targets:
                 slot = self._slot(path)
                 user.set_leaf(self.variables, slot.native, user.leaf(fresh, slot.native))
@@ -207,6 +209,8 @@ class JaxSession(Session):
             else:
                 fn = self._initializer(init, path)
                 new = fn(self.jax.random.fold_in(key, index), old.shape, old.dtype)
+            if self.model_device is not None:  # the user keeps the model where they put it
+                new = self.jax.device_put(new, self.model_device)
             user.set_leaf(self.variables, slot.native, new)
 
     # -- forward and gradients ------------------------------------------------

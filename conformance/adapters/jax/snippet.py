@@ -112,13 +112,14 @@ class _Model:
             out = ["nn.relu" if kind == "relu" else "flatten"]
         elif kind == "dropout":
             out = [f"nn.Dropout({args['rate']}, deterministic={not self.training})"]
-        elif kind in ("sequential", "my_sequential"):
+        elif kind in ("sequential", "my_sequential", "my_sequential_by_object"):
             parts = [e for child in args for e in self.expr(child, flat=True)]
             if kind == "sequential":
                 out = ["nn.Sequential([" + ", ".join(parts) + "])"]
             else:
-                self.classes.add("MySequential")
-                out = ["MySequential((" + ", ".join(parts) + ",))"]
+                cls = "MySequential" if kind == "my_sequential" else "MySequentialByObject"
+                self.classes.add(cls)
+                out = [f"{cls}((" + ", ".join(parts) + ",))"]
         elif kind == "my_dense":
             via = ", read_via_data=True" if args.get("read_via_data") else ""
             if args.get("in_units"):
@@ -155,7 +156,7 @@ class _Model:
 
 def _sources(names: set[str]) -> list[str]:
     C = models.classes()
-    order = ("MLP", "MLPNoSuper", "ListMLP", "MySequential", "FixedHiddenMLP", "FixedHiddenMLP001", "FancyMLP003",
+    order = ("MLP", "MLPNoSuper", "ListMLP", "MySequential", "MySequentialByObject", "FixedHiddenMLP", "FixedHiddenMLP001", "FancyMLP003",
              "FancyMLP004", "NestMLP", "CenteredLayer",
              "MyDense", "LazyMyDense", "ParamDict")
     out = [textwrap.dedent(inspect.getsource(getattr(models, h))) for h in _HELPERS]
@@ -234,8 +235,11 @@ class _Writer:
             else:
                 if kind == "custom":
                     self.lines.append(f"print('Init', {path!r}, leaf(variables, {native}).shape)")
-                self.lines.append(f"set_leaf(variables, {native}, {_init_expr(init)}(jax.random.fold_in({key}, {index}), "
-                                  f"leaf(variables, {native}).shape, leaf(variables, {native}).dtype))")
+                value = (f"{_init_expr(init)}(jax.random.fold_in({key}, {index}), "
+                         f"leaf(variables, {native}).shape, leaf(variables, {native}).dtype)")
+                if self.model_device:
+                    value = f"jax.device_put({value}, jax.devices()[1])"
+                self.lines.append(f"set_leaf(variables, {native}, {value})")
 
     def init_now(self, key, args, training=False):
         self.lines.append(f"variables = {self.net(training)}.init(rngs({key}), *{args})")
@@ -258,6 +262,8 @@ class _Writer:
                 self.init_now(key, "sample")
             elif init == "default":
                 L.append(f"fresh = net.init(rngs({key}), *sample)  # JAX keeps no initialized state: draw again")
+                if self.model_device:
+                    L.append("fresh = jax.device_put(fresh, jax.devices()[1])")
                 for path in targets:
                     native = repr(self.slots[path].native)
                     L.append(f"set_leaf(variables, {native}, leaf(fresh, {native}))")
