@@ -194,6 +194,16 @@ def _check_values(args: dict, execution: Execution) -> list[CheckResult]:
             add(close, f"closed form {spec['fn']}", _fmt(expected), f"{_fmt(x)} ({detail})")
         elif check == "dtype":
             add(str(x.dtype) == spec, "dtype", spec, str(x.dtype))
+        elif check == "orthogonal":
+            # orthogonal rows (or columns, whichever are fewer) of length `spec`: W W^T = spec^2 I
+            if xf.ndim != 2:
+                add(False, "orthogonal", "a 2-d array", f"shape {list(xf.shape)}")
+                continue
+            gram = xf @ xf.T if xf.shape[0] <= xf.shape[1] else xf.T @ xf
+            expected = spec * spec * np.eye(gram.shape[0])
+            worst = float(np.max(np.abs(gram - expected)))
+            add(worst <= 1e-3 * max(1.0, spec * spec), "orthogonal",
+                f"W W^T == {spec}^2 I", f"max |W W^T - {spec}^2 I| = {worst:.3g}")
     return results
 
 

@@ -95,6 +95,33 @@ class Xavier(Initializer):
             data[...] = self.rng.normal(0.0, scale, size=data.shape)
 
 
+class Orthogonal(Initializer):
+    """MXNet's Orthogonal(scale, rand_type='uniform'): the SVD factor of a U(-1, 1) matrix
+    with orthonormal rows (or columns, whichever are fewer), times scale (000's table)."""
+
+    def __init__(self, scale: float = 1.414):
+        self.scale = float(scale)
+
+    def _init_weight(self, name, data):
+        nout, nin = data.shape[0], int(np.prod(data.shape[1:]))
+        tmp = self.rng.uniform(-1.0, 1.0, size=(nout, nin))
+        u, _, v = np.linalg.svd(tmp, full_matrices=False)
+        res = u if u.shape == tmp.shape else v
+        data[...] = (self.scale * res).reshape(data.shape)
+
+
+class MSRAPrelu(Initializer):
+    """MXNet's MSRAPrelu(factor_type='in', slope): N(0, 2 / ((1 + slope^2) * fan_in)) (000's table)."""
+
+    def __init__(self, slope: float = 0.25):
+        self.slope = float(slope)
+
+    def _init_weight(self, name, data):
+        fan_in = int(np.prod(data.shape[1:]))
+        std = np.sqrt(2.0 / (1.0 + self.slope ** 2) / fan_in)
+        data[...] = self.rng.normal(0.0, std, size=data.shape)
+
+
 class MyInit(Initializer):
     """The notes' custom initializer (zero_small): U(-10, 10), then zero every |w| < 5."""
 

@@ -55,6 +55,10 @@ def make_init(form, on_call=None):
         return initializers.Zero()
     if kind == "ones":
         return initializers.One()
+    if kind == "orthogonal":
+        return initializers.Orthogonal(scale=args.get("scale", 1.414))
+    if kind == "msra":
+        return initializers.MSRAPrelu(slope=args.get("slope", 0.25))
     if kind == "custom" and args.get("name") == "zero_small":
         return LoggedMyInit(on_call)
     raise ValueError(f"unknown initializer form {form!r}")

@@ -57,6 +57,10 @@ def make_init(spec, on_call=None):
         return init.Zero()
     if kind == "ones":
         return init.One()
+    if kind == "orthogonal":  # 000's table: Orthogonal([scale, rand_type])
+        return init.Orthogonal(scale=args.get("scale", 1.414))
+    if kind == "msra":  # 000's table: MSRAPrelu([factor_type, slope])
+        return init.MSRAPrelu(factor_type="in", slope=args.get("slope", 0.25))
     if kind == "custom":
         if args.get("name") != "zero_small":
             raise Unsupported(f"no custom initializer named {args.get('name')!r}")
