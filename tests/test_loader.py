@@ -181,8 +181,8 @@ SCHEMA_PROBLEMS = [
      "model.conv2d", "'conv2d' was unexpected"),
     ("unknown expectation", lambda d: d["cases"][1]["expect"].append({"fast": {}}), "second-case", "expect[1].fast",
      "'fast' was unexpected"),
-    ("unknown initializer", lambda d: d["cases"][0]["steps"][0]["initialize"].update(init={"orthogonal": {}}),
-     "grad-accumulates", "steps[0].initialize.init.orthogonal", "'orthogonal' was unexpected"),
+    ("unknown initializer", lambda d: d["cases"][0]["steps"][0]["initialize"].update(init={"bilinear": {}}),
+     "grad-accumulates", "steps[0].initialize.init.bilinear", "'bilinear' was unexpected"),
     ("unknown top-level key", lambda d: d.update(version=2), None, "version", "'version' was unexpected"),
     ("no cases", lambda d: d.update(cases=[]), None, "cases", "should be non-empty"),
 ]
