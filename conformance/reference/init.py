@@ -122,6 +122,49 @@ class MSRAPrelu(Initializer):
         data[...] = self.rng.normal(0.0, std, size=data.shape)
 
 
+class Mixed(Initializer):
+    """MXNet's Mixed(patterns, initializers): the first pattern that matches the parameter's
+    native name picks its initializer (000's table)."""
+
+    def __init__(self, patterns, initializers):
+        self.patterns = list(patterns)
+        self.initializers = list(initializers)
+
+    def __call__(self, name, data, rng=None):
+        import re
+
+        for pattern, initializer in zip(self.patterns, self.initializers):
+            if re.match(pattern, name):
+                return initializer(name, data, rng)
+        raise ValueError(f"Parameter name {name} did not match any pattern. Consider adding a "
+                         '".*" pattern at the and with default Initializer.')
+
+
+class Load(Initializer):
+    """MXNet's Load(param, default_init): arrays by native name from a dict (or a file the
+    reference saved); names it lacks go to default_init (000's table)."""
+
+    def __init__(self, param, default_init=None):
+        if isinstance(param, str):
+            from . import serialization
+
+            param = serialization.load(param)
+        self.param = {str(k): np.asarray(getattr(v, "_data", v)) for k, v in dict(param).items()}
+        self.default_init = default_init
+
+    def __call__(self, name, data, rng=None):
+        if name in self.param:
+            if self.param[name].shape != data.shape:
+                raise ValueError(f"Parameter {name} cannot be initialized from loading. Shape mismatch, "
+                                 f"target {data.shape} vs loaded {self.param[name].shape}")
+            data[...] = self.param[name]
+            return None
+        if self.default_init is None:
+            raise ValueError(f"Cannot Initialize {name}. Not found in loaded param and no default "
+                             "Initializer is provided.")
+        return self.default_init(name, data, rng)
+
+
 class MyInit(Initializer):
     """The notes' custom initializer (zero_small): U(-10, 10), then zero every |w| < 5."""
 

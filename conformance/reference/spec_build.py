@@ -57,6 +57,10 @@ def make_init(form, on_call=None):
         return initializers.One()
     if kind == "orthogonal":
         return initializers.Orthogonal(scale=args.get("scale", 1.414))
+    if kind == "mixed":
+        return initializers.Mixed(args["patterns"], [make_init(i, on_call) for i in args["inits"]])
+    if kind == "load":  # args["file"]: a path the session resolved
+        return initializers.Load(args["file"], make_init(args.get("default"), on_call))
     if kind == "msra":
         return initializers.MSRAPrelu(slope=args.get("slope", 0.25))
     if kind == "custom" and args.get("name") == "zero_small":

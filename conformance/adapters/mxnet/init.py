@@ -57,6 +57,10 @@ def make_init(spec, on_call=None):
         return init.Zero()
     if kind == "ones":
         return init.One()
+    if kind == "mixed":  # 000's table: Mixed(patterns, initializers), patterns on native names
+        return init.Mixed(args["patterns"], [make_init(i, on_call) for i in args["inits"]])
+    if kind == "load":  # 000's table: Load(param, default_init); the session resolved the file
+        return init.Load(args["file"], default_init=make_init(args.get("default"), on_call))
     if kind == "orthogonal":  # 000's table: Orthogonal([scale, rand_type])
         return init.Orthogonal(scale=args.get("scale", 1.414))
     if kind == "msra":  # 000's table: MSRAPrelu([factor_type, slope])

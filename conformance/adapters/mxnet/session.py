@@ -81,6 +81,8 @@ class MxnetSession(MxnetNotesMixin, BlockTreeSession):
         if seed is not None:
             self.mx.random.seed(seed)
             np.random.seed(seed)
+        if isinstance(init, dict) and "load" in init:  # 000's table: init.Load(param file)
+            init = {"load": dict(init["load"], file=self.file_path(init["load"]["file"]))}
         initializer = make_init(init, on_call=self.log_init)
         # A second initialize() without force_reinit: Gluon's Parameter.initialize calls
         # warnings.warn("Parameter '...' is already initialized, ignoring. Set force_reinit=True

@@ -87,6 +87,8 @@ class ReferenceSession(ReferenceNotesMixin, BlockTreeSession):
     # -- steps ------------------------------------------------------------------
     def initialize(self, init="default", force_reinit=False, target=None, seed=None):
         rng = np.random.default_rng(seed) if seed is not None else None
+        if isinstance(init, dict) and "load" in init:  # 000's table: Load(param file)
+            init = {"load": dict(init["load"], file=self.file_path(init["load"]["file"]))}
         initializer = self.ref.spec_build.make_init(init, on_call=self.log_init)
         obj = self.model if target is None else self.resolve(target)
         if isinstance(obj, self.ref.Parameter):
