@@ -3,6 +3,11 @@
 Rule: it talks to the runner only through the protocol pipe (one JSON object per line:
 ready | load_failed | step | result); the framework may print or crash as it likes, the
 runner notices and restarts a fresh worker.
+
+Usage: `python -m conformance.worker FRAMEWORK CASES_FILE FD`. The framework is imported
+first, then the cases are read. With CASES_FILE `-` the worker can be started before the
+cases exist (the runner parses the specs meanwhile): after `ready` it reads the cases
+file's path as the first line of its stdin; then, as always, one case index per line.
 """
 
 from __future__ import annotations
@@ -23,14 +28,18 @@ def main(argv: list[str]) -> int:
         out.write(json.dumps(message, allow_nan=False) + "\n")
         out.flush()
 
-    with open(cases_file, encoding="utf-8") as handle:
-        cases = [Case.from_json(item) for item in json.load(handle)]
     adapter, version, devices, problem = load_adapter(framework)
     if problem:
         send({"event": "load_failed", "error": problem})
         return 0
     components = components_of(adapter)
     send({"event": "ready", "version": version, "devices": devices, "components": components})
+    if cases_file == "-":
+        cases_file = sys.stdin.readline().strip()
+        if not cases_file:
+            return 0  # the runner closed stdin without cases (e.g. the specs were unusable)
+    with open(cases_file, encoding="utf-8") as handle:
+        cases = [Case.from_json(item) for item in json.load(handle)]
     for line in sys.stdin:
         index = int(line)
         case = cases[index]

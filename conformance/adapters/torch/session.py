@@ -33,7 +33,7 @@ class TorchSession(TorchNotesMixin, Session):
         self.layer_inits: dict = {}  # id(module) -> construction-time {weight: INIT, bias: INIT}
         # Each case starts from the same global RNG state, whatever ran before it (torch draws
         # default weights at construction, before any `initialize: {seed}` step).
-        self.torch.manual_seed(0)
+        torch_init.manual_seed(self.torch, 0)
 
     # -- helpers ------------------------------------------------------------
     def native_device(self, name: str | None):

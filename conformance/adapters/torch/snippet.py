@@ -6,6 +6,7 @@ the code that actually ran; everything else is generated text (best effort, neve
 
 from __future__ import annotations
 
+import functools
 import inspect
 import keyword
 import textwrap
@@ -124,15 +125,20 @@ def _accessor(native: str) -> str:
     return out
 
 
+@functools.lru_cache(maxsize=None)
+def _source(name: str) -> str:
+    """The source of one class (or the `linear` helper) of models.py, read once per process."""
+    return textwrap.dedent(inspect.getsource(getattr(classes(), name)))
+
+
 def _class_sources(names: set[str]) -> list[str]:
-    C = classes()
     wanted = [n for n in ("MySequential", "MLP", "MLPNoSuper", "ListMLP", "FixedHiddenMLP", "NestMLP",
                           "CenteredLayer", "MyLinear", "LazyMyLinear") if n in names]
     out = []
     if any(n in _NEEDS_LINEAR_HELPER for n in wanted):
-        out.append(textwrap.dedent(inspect.getsource(C.linear)))
+        out.append(_source("linear"))
     for name in wanted:
-        out.append(textwrap.dedent(inspect.getsource(getattr(C, name))))
+        out.append(_source(name))
     return out
 
 
