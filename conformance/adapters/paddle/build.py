@@ -4,8 +4,9 @@ Rule: the builder records where each canonical parameter lives natively (layer +
 its structural name (`named_parameters()`) and its Paddle name (`linear_0.w_0`). Paddle has no
 deferred initialization (no LazyLinear): `nn.Linear(in_features, out_features)` needs its input
 size, so a spec layer without `in_units` gets it from the shape of the case's first forward
-input, propagated layer by layer, which is what a Paddle user writes by hand. Without such an
-input the layer cannot be written in Paddle: `Unsupported`.
+input, propagated layer by layer, which is what a Paddle user writes by hand. The notes'
+classes (MLP, NestMLP, ...) fall back to the size the book hard-codes (nn.Linear(20, 256)).
+Otherwise, without such an input, the layer cannot be written in Paddle: `Unsupported`.
 """
 
 from __future__ import annotations
@@ -155,12 +156,14 @@ class Builder:
         elif kind == "dropout":
             layers = [nn.Dropout(p=args["rate"])]
             self.built.layers[cpath] = layers[0]
-        elif kind in ("sequential", "my_sequential"):
+        elif kind in ("sequential", "my_sequential", "my_sequential_by_object"):
             children: list = []
             for index, child in enumerate(args):
                 made, out = self.item(child, join(cpath, str(index)), join(npath, str(len(children))), out, True)
                 children += made
-            cls = nn.Sequential if kind == "sequential" else C.MySequential
+            # my_sequential_by_object: note 001 as written, the registry keyed by the block itself
+            cls = {"sequential": nn.Sequential, "my_sequential": C.MySequential,
+                   "my_sequential_by_object": C.NoteMySequential}[kind]
             layers = [cls(*children)]
             self.built.layers[cpath] = layers[0]
         elif kind in ("mlp", "mlp_no_super", "list_mlp"):
@@ -176,6 +179,17 @@ class Builder:
                 self._linear(block.hidden, join(cpath, "hidden"), join(npath, "hidden"))
                 self._linear(block.output, join(cpath, "output"), join(npath, "output"))
             out = _replace_last(shape, 10)
+        elif kind == "fancy_mlp" and args.get("variant", "000") != "000":
+            variant = args["variant"]
+            if variant == "004":
+                block = C.FancyMLP004(self._in_features({}, shape, cpath, book=10))
+            else:
+                block = {"001": C.FixedHiddenMLP001, "003": C.FancyMLP003}[variant]()
+            attr = "linear" if variant == "001" else "dense"
+            layers = [block]
+            self.built.layers[cpath] = block
+            self._linear(getattr(block, attr), join(cpath, attr), join(npath, attr))
+            out = ()
         elif kind == "fancy_mlp":
             block = C.FixedHiddenMLP()
             layers = [block]

@@ -84,6 +84,72 @@ def _define() -> SimpleNamespace:
                 X *= 10
             return X.sum()
 
+    class FixedHiddenMLP001(nn.Layer):
+        """Note 001's FixedHiddenMLP as written: no activation on the Linear, the L1 norm, no x10."""
+
+        def __init__(self):
+            super().__init__()
+            self.rand_weight = paddle.rand([20, 20])  # stop_gradient=True: a constant
+            self.linear = nn.Linear(20, 20)
+
+        def forward(self, X):
+            X = self.linear(X)
+            X = F.relu(paddle.matmul(X, self.rand_weight) + 1)
+            X = self.linear(X)
+            while X.abs().sum() > 1:
+                X /= 2
+            return X.sum()
+
+    class FancyMLP003(nn.Layer):
+        """Note 003's FancyMLP (TF), written the same way in Paddle."""
+
+        def __init__(self):
+            super().__init__()
+            self.flatten = nn.Flatten()
+            self.rand_weight = paddle.rand([20, 20])
+            self.dense = nn.Linear(20, 20)
+
+        def forward(self, inputs):
+            x = self.flatten(inputs)
+            x = F.relu(paddle.matmul(x, self.rand_weight) + 1)
+            x = F.relu(self.dense(x))
+            while paddle.linalg.norm(x) > 1:
+                x = x / 2
+            if paddle.linalg.norm(x) < 0.8:
+                x = x * 10
+            return x.sum()
+
+    class FancyMLP004(nn.Layer):
+        """Note 004's 10x10 FancyMLP (MXNet), written the same way in Paddle (in_features given)."""
+
+        def __init__(self, in_units=10):
+            super().__init__()
+            self.rand_weight = paddle.rand([10, 10])
+            self.dense = nn.Linear(in_units, 10)
+
+        def forward(self, x):
+            x = F.relu(self.dense(x))
+            x = F.relu(paddle.matmul(x, self.rand_weight) + 1)
+            x = F.relu(self.dense(x))
+            while paddle.linalg.norm(x) > 1:
+                x = x / 2
+            if paddle.linalg.norm(x) < 0.8:
+                x = x * 10
+            return x.sum()
+
+    class NoteMySequential(nn.Layer):
+        """Note 001's MySequential as written, in Paddle: the registry keyed by the block itself."""
+
+        def __init__(self, *layers):
+            super().__init__()
+            for block in layers:
+                self._sub_layers[block] = block
+
+        def forward(self, X):
+            for block in self._sub_layers.values():
+                X = block(X)
+            return X
+
     class NestMLP(nn.Layer):
         def __init__(self, in_units=20):
             super().__init__()
@@ -115,7 +181,8 @@ def _define() -> SimpleNamespace:
     return SimpleNamespace(
         paddle=paddle, nn=nn, F=F, MLP=MLP, MLPNoSuper=MLPNoSuper, ListMLP=ListMLP,
         MySequential=MySequential, FixedHiddenMLP=FixedHiddenMLP, NestMLP=NestMLP,
-        CenteredLayer=CenteredLayer, MyLinear=MyLinear,
+        CenteredLayer=CenteredLayer, MyLinear=MyLinear, FixedHiddenMLP001=FixedHiddenMLP001,
+        FancyMLP003=FancyMLP003, FancyMLP004=FancyMLP004, NoteMySequential=NoteMySequential,
     )
 
 

@@ -21,7 +21,8 @@ _CLASS_OF = {
     "mlp": "MLP", "mlp_no_super": "MLPNoSuper", "list_mlp": "ListMLP", "my_sequential": "MySequential",
     "fancy_mlp": "FixedHiddenMLP", "nest_mlp": "NestMLP", "centered": "CenteredLayer", "my_dense": "MyLinear",
 }
-_ORDER = ("MySequential", "MLP", "MLPNoSuper", "ListMLP", "FixedHiddenMLP", "NestMLP", "CenteredLayer", "MyLinear")
+_VARIANTS = {"001": "FixedHiddenMLP001", "003": "FancyMLP003", "004": "FancyMLP004"}
+_ORDER = ("MySequential", "NoteMySequential", "FixedHiddenMLP001", "FancyMLP003", "FancyMLP004", "MLP", "MLPNoSuper", "ListMLP", "FixedHiddenMLP", "NestMLP", "CenteredLayer", "MyLinear")
 
 _MY_INIT = '''
 def my_init(param):
@@ -48,10 +49,13 @@ def observe(kind, name, t):
 
 
 if "net" in globals():
-    for name, p in net.named_parameters():
-        observe("param", name, p)
-        if p.grad is not None:
-            observe("grad", name, p.grad)
+    try:
+        for name, p in net.named_parameters():
+            observe("param", name, p)
+            if p.grad is not None:
+                observe("grad", name, p.grad)
+    except Exception as exc:  # e.g. a registry keyed by layers cannot be listed
+        print("observe listing-error", type(exc).__name__, exc)
 '''
 
 
@@ -133,12 +137,13 @@ class _Model:
                 out = (shape[0], n)
         elif kind == "dropout":
             core = f"nn.Dropout(p={args['rate']})"
-        elif kind in ("sequential", "my_sequential"):
+        elif kind in ("sequential", "my_sequential", "my_sequential_by_object"):
             parts = []
             for child in args:
                 made, out = self.expr(child, out, flat=True)
                 parts += made
-            cls = "nn.Sequential" if kind == "sequential" else "MySequential"
+            cls = {"sequential": "nn.Sequential", "my_sequential": "MySequential",
+                   "my_sequential_by_object": "NoteMySequential"}[kind]
             self.classes.add(cls)
             core = f"{cls}(" + ", ".join(parts) + ")"
         elif kind in ("mlp", "mlp_no_super", "list_mlp", "nest_mlp"):
@@ -155,11 +160,16 @@ class _Model:
                               for n, s in args["params"].items())
             core = f"nn.ParameterDict({{{items}}})"
         elif kind == "fancy_mlp":
-            core = "FixedHiddenMLP()"
+            variant = args.get("variant", "000")
+            cls = _VARIANTS.get(variant, "FixedHiddenMLP")
+            self.classes.add(cls)
+            n_in = (shape[-1] if shape else 10) if variant == "004" else ""
+            core = f"{cls}({n_in})"
             out = ()
         else:
             core = f"{_CLASS_OF[kind]}()"
-        self.classes.add(_CLASS_OF.get(kind, ""))
+        if kind != "fancy_mlp":
+            self.classes.add(_CLASS_OF.get(kind, ""))
         tail = ["nn.ReLU()"] if relu and flat else []
         if relu and not flat:
             core = f"nn.Sequential({core}, nn.ReLU())"
@@ -343,7 +353,11 @@ def _class_names(spec) -> set:
                 walk(n)
         elif isinstance(node, dict):
             for k, v in node.items():
-                if k in _CLASS_OF:
+                if k == "fancy_mlp" and isinstance(v, dict) and v.get("variant", "000") != "000":
+                    names.add(_VARIANTS[v["variant"]])
+                elif k == "my_sequential_by_object":
+                    names.add("NoteMySequential")
+                elif k in _CLASS_OF:
                     names.add(_CLASS_OF[k])
                 walk(v)
     walk(spec)
