@@ -1,9 +1,10 @@
-"""The TensorFlow (tf.keras, Keras 3) adapter: loads TF, names its devices, classifies its errors.
+"""The TensorFlow (tf.keras) adapter: loads TF, names its devices, classifies its errors.
 
 Rule: TensorFlow is imported only in `load()` (TF_CPP_MIN_LOG_LEVEL=2 set first), and the
 first TF call there splits the physical CPU into two logical CPUs so that a machine without
-a GPU still has a second device. Sessions (`session.py`) execute and observe; this
-module asserts nothing.
+a GPU still has a second device. The Keras it drives is `keras_version.keras()`: Keras 3, or
+Keras 2 (TF <= 2.15, or tf_keras with TF_USE_LEGACY_KERAS=1); the column names its version
+(`components()`). Sessions (`session.py`) execute and observe; this module asserts nothing.
 """
 
 from __future__ import annotations
@@ -12,9 +13,22 @@ import os
 import re
 
 from conformance.adapters.base import Adapter
+from conformance.adapters.tensorflow.keras_version import keras, keras_version
 
 # (canonical kind, pattern on the full message, phases where it applies or None for all)
 _ERROR_PATTERNS = (
+    # Keras 2 words three situations differently from Keras 3 (first match wins, so these
+    # come before the general patterns below):
+    # - a Dense layer before build() has no `kernel` attribute at all (Keras 3: a property
+    #   that raises "... has not been built");
+    ("not_built", r"'\w*Dense' object has no attribute '(?:kernel|bias|w|b)'", ("access",)),
+    # - load_weights into an unbuilt layer: "Layer 'dense_3' expected 0 variables, but received
+    #   2 variables during loading" (Keras 3: "loading weights into a model that has not yet
+    #   been built"; its own "expected N variables" messages start "A total of ...");
+    ("not_built", r"\A\w+: Layer '[^']*' expected 0 variables, but received [1-9]", ("load",)),
+    # - a loaded kernel of another shape: "Cannot assign value to variable ' kernel:0': Shape
+    #   mismatch." (Keras 3 reports the layer as "could not be loaded" instead).
+    ("shape_mismatch", r"Cannot assign value to variable .*Shape mismatch", ("load",)),
     ("missing_super_init", r"super\(\)\.__init__\(\)|__init__\(\) (?:was not|wasn't) called", None),
     ("graph_freed", r"non-persistent GradientTape can only be used", None),
     ("inplace_in_recording", r"does not support item assignment", None),
@@ -54,6 +68,7 @@ class TensorflowAdapter(Adapter):
         except RuntimeError as exc:   # the runtime was initialised before load()
             self.device_note = f"logical CPU split refused: {exc}"
         self.tf = tf
+        self.keras = keras()
         logical = [d.name for d in tf.config.list_logical_devices()]
         if tf.config.list_physical_devices("GPU"):
             self.second_device = "/GPU:0"
@@ -79,7 +94,7 @@ class TensorflowAdapter(Adapter):
             "default": self.default_device, "second": self.second_device,
             "kind": "gpu" if self.second_device == "/GPU:0" else "virtual" if self.second_device else None,
             "logical": [d.name for d in tf.config.list_logical_devices()],
-            "keras": tf.keras.__version__ if hasattr(tf.keras, "__version__") else _keras_version(),
+            "keras": keras_version(),
             "note": self.device_note,
         }
         if self.second_device:
@@ -95,12 +110,12 @@ class TensorflowAdapter(Adapter):
                 info["cross_device_op"] = f"{type(exc).__name__}: {exc}"
             # and a model whose variables live on the second device, called on a default-device input
             with tf.device(self.second_device):
-                layer = tf.keras.layers.Dense(2)
+                layer = self.keras.layers.Dense(2)
                 layer.build((None, 3))
             try:
                 y = layer(a[None, :])
                 info["model_input_other_device"] = (
-                    f"no error: variables on {layer.kernel.value.device}, output on {y.device}"
+                    f"no error: variables on {_variable_device(layer.kernel)}, output on {y.device}"
                 )
             except Exception as exc:  # noqa: BLE001
                 info["model_input_other_device"] = f"{type(exc).__name__}: {exc}"
@@ -111,7 +126,7 @@ class TensorflowAdapter(Adapter):
         from conformance.adapters.tensorflow.session import TensorflowSession
 
         session = TensorflowSession(self, workdir)
-        session.notes["keras"] = _keras_version()
+        session.notes["keras"] = keras_version()
         return session
 
     error_patterns = _ERROR_PATTERNS
@@ -124,7 +139,7 @@ class TensorflowAdapter(Adapter):
         return kind
 
     def components(self) -> dict:
-        return {"keras": _keras_version()}
+        return {"keras": keras_version()}
 
     def snippet(self, case) -> str:
         from conformance.adapters.tensorflow.snippet import snippet
@@ -132,10 +147,7 @@ class TensorflowAdapter(Adapter):
         return snippet(case)
 
 
-def _keras_version() -> str:
-    try:
-        import keras
-
-        return keras.__version__
-    except ImportError:
-        return "unknown"
+def _variable_device(var) -> str:
+    # Keras 3: a keras.Variable wrapping a tf.Variable (`.value`); Keras 2: the tf.Variable itself
+    inner = getattr(var, "value", var)
+    return getattr(inner if not callable(inner) else var, "device", "?")

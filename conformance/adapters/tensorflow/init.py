@@ -12,13 +12,14 @@ from __future__ import annotations
 from functools import lru_cache
 
 from conformance.adapters.base import AdapterBug
+from conformance.adapters.tensorflow.keras_version import keras
 
 
 @lru_cache(maxsize=1)
 def _zero_small_class():
     import tensorflow as tf
 
-    class ZeroSmall(tf.keras.initializers.Initializer):
+    class ZeroSmall(keras().initializers.Initializer):
         """The notes' MyInit: U(-10, 10), then zero every entry with |w| < 5; logs each call."""
 
         def __init__(self, session, path, transpose):
@@ -41,9 +42,7 @@ def _zero_small_class():
 
 def make_initializer(init, session=None, path="", transpose=False):
     """A fresh Keras initializer for the INIT form, or None for "default" (keep the layer's own)."""
-    import tensorflow as tf
-
-    initializers = tf.keras.initializers
+    initializers = keras().initializers
     if init in (None, "default"):
         return None
     (name, args), = init.items()
@@ -85,9 +84,8 @@ def initialize(session, init="default", force_reinit=False, target=None, seed=No
     yet get the initializer set on their layer, so that Keras's build() uses it at the first
     call. A layer's bias keeps its own initializer unless the bias itself is the target.
     """
-    import tensorflow as tf
     if seed is not None:
-        tf.keras.utils.set_random_seed(seed)
+        keras().utils.set_random_seed(seed)
     refs = [r for r in session.built.refs
             if target is None or r.path == target or r.path.startswith(target + ".")]
     if not refs and target is not None:
@@ -111,7 +109,7 @@ def initialize(session, init="default", force_reinit=False, target=None, seed=No
             pending.append(ref.path)
             continue
         if initializer is None:
-            initializer = tf.keras.initializers.GlorotUniform()
+            initializer = keras().initializers.GlorotUniform()
         var.assign(initializer(tuple(var.shape), dtype=var.dtype))
     session.notes["initialize"] = (
         "Keras has no initialize(): values were assigned with v.assign(initializer(shape)); "

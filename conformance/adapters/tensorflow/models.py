@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from types import SimpleNamespace
 
+from conformance.adapters.tensorflow.keras_version import keras as keras_module
+
 
 @dataclass
 class ParamRef:
@@ -39,7 +41,7 @@ def classes():
     """The model classes of the TF note, written against tf.keras (Keras 3 behind it)."""
     import tensorflow as tf
 
-    keras = tf.keras
+    keras = keras_module()
 
     class MLP(keras.Model):
         def __init__(self):
@@ -140,7 +142,10 @@ def classes():
 
         def call(self, inputs):
             if self.read_via_data:  # TF has no `.data`; `.value` is the nearest read (still recorded)
-                return tf.nn.relu(tf.matmul(inputs, self.w.value) + self.b.value)
+                # Keras 3: `.value` is a property; Keras 2 (tf.Variable): `.value()` is a method
+                w, b = self.w.value, self.b.value
+                w, b = (w(), b()) if callable(w) else (w, b)
+                return tf.nn.relu(tf.matmul(inputs, w) + b)
             return tf.nn.relu(tf.matmul(inputs, self.w) + self.b)
 
     class ParamDict(keras.layers.Layer):
@@ -185,7 +190,7 @@ class _Builder:
         import tensorflow as tf
 
         self.tf = tf
-        self.keras = tf.keras
+        self.keras = keras_module()
         self.cls = classes()
         self.make_init = make_init       # (INIT, path, transpose) -> Keras initializer or None
         self.result = result

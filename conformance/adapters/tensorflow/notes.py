@@ -11,6 +11,7 @@ import numpy as np
 
 from conformance.adapters.base import Unsupported
 from conformance.adapters.notes_probes import dtype_name
+from conformance.adapters.tensorflow.keras_version import variable_path
 
 
 def _short(name: str) -> str:
@@ -26,7 +27,7 @@ class TensorflowNotesMixin:
     def probe_keras_weights(self, target=None):
         """003 §4.2.1: net.weights[0] is <tf.Variable 'sequential/dense/kernel:0' shape=(20, 256)>."""
         weights = list(self._target_layer(target).weights)
-        paths = [getattr(v, "path", None) or v.name for v in weights]
+        paths = [variable_path(v) for v in weights]
         return {
             "short_names": [_short(p) for p in paths],
             "paths": paths,
@@ -71,7 +72,7 @@ class TensorflowNotesMixin:
         return {"container": "h5py.File", "names": names, "shapes": {}}
 
     def probe_sequential_class(self):
-        keras = self.tf.keras
+        keras = self.adapter.keras
         return {"is_model": issubclass(keras.Sequential, keras.Model), "base": "Model",
                 "class": keras.Sequential.__name__}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from conformance.adapters.base import Unsupported
+from conformance.adapters.tensorflow.keras_version import keras, tf_variable
 
 
 def buffer_address(session, obj):
@@ -26,7 +27,7 @@ def buffer_address(session, obj):
 
 def _training_used(session, record):
     tf = session.tf
-    layer = tf.keras.layers.Dropout(0.5)
+    layer = keras().layers.Dropout(0.5)
     x = tf.ones((1000,))
     if record:
         with tf.GradientTape():
@@ -63,9 +64,9 @@ def probe(session, name):
         if not weights:
             return {"class": None, "reason": "the model has no variables yet (Keras creates them at the first call)"}
         var = weights[0]
-        inner = getattr(var, "value", None)
+        inner = tf_variable(var)   # Keras 3 wraps a tf.Variable; Keras 2's weight is one
         return {"class": type(var).__name__, "module": type(var).__module__,
-                "wraps": type(inner).__name__ if inner is not None else None}
+                "wraps": type(inner).__name__ if inner is not var else None}
     if name == "default_device":
         native = tf.ones(3).device
         return {"device": adapter.canonical_device(native), "native": native}

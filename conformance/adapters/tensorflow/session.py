@@ -17,6 +17,7 @@ import numpy as np
 from conformance.adapters.base import AdapterBug, Session, Skip, Unsupported
 from conformance.adapters.tensorflow.notes import TensorflowNotesMixin
 from conformance.adapters.tensorflow.init import initialize, make_initializer
+from conformance.adapters.tensorflow.keras_version import tf_variable, variable_path
 from conformance.adapters.tensorflow.models import build_model
 
 
@@ -48,8 +49,9 @@ class TensorflowSession(TensorflowNotesMixin, Session):
         # Every case starts from the same random state, so a case's values do not depend
         # on which cases ran before it in this process (determinism across runs).
         # clear_session also restarts Keras' layer-name counters (dense, dense_1, ...).
-        _reset_names(self.tf.keras)
-        self.tf.keras.utils.set_random_seed(0)
+        self.keras = adapter.keras
+        _reset_names(self.keras)
+        self.keras.utils.set_random_seed(0)
         self.built = None
         self.spec = None
         self.value_tape: dict = {}        # value name -> the tape that recorded it (or None)
@@ -325,7 +327,7 @@ class TensorflowSession(TensorflowNotesMixin, Session):
         return [ref.path for ref, var in self._unique_refs() if id(var) in collected]
 
     def native_names(self):
-        return {ref.path: var.path for ref, var in self._unique_refs()}
+        return {ref.path: variable_path(var) for ref, var in self._unique_refs()}
 
     def native_layouts(self):
         # Keras keeps a Dense kernel as (in, out); the kit's canonical layout is (out, in).
@@ -380,7 +382,7 @@ class TensorflowSession(TensorflowNotesMixin, Session):
         var = self._existing(self._ref(path))
         if var is None:
             raise ValueError(f"'{path}' does not exist yet (Keras creates variables at the first call)")
-        return getattr(var, "value", var)   # a Keras variable wraps a tf.Variable
+        return tf_variable(var)   # a Keras 3 variable wraps a tf.Variable; a Keras 2 one is one
 
     def device_of_array(self, array):
         return array.device
