@@ -75,7 +75,19 @@ class Builder:
         args = spec[kind] if spec[kind] is not None else {}
         if kind == "reuse":
             return self._alias(args, cpath)
-        if kind == "dense":
+        if kind == "dense" and args.get("params_from"):
+            # Gluon's Dense(..., params=shared.params): in flax, the same Dense instance called again,
+            # followed by this layer's own activation.
+            shared_layers, old_c = self.marked[args["params_from"]]
+            dense = shared_layers[0]
+            for leaf in ("weight", "bias"):
+                if join(old_c, leaf) in self.built.slots:
+                    slot = self.built.slots[join(old_c, leaf)]
+                    self._slot(join(cpath, leaf), slot.native, slot.transpose, slot.kind)
+            relu = args.get("activation") == "relu"
+            layers = ([dense, nn.relu] if flat else [nn.Sequential([dense, nn.relu])]) if relu else [dense]
+            module = dense
+        elif kind == "dense":
             inits = args.get("init") or {}
             kwargs = {}
             for attr, flax_name in (("weight", "kernel_init"), ("bias", "bias_init")):
@@ -102,6 +114,14 @@ class Builder:
             layers = [module]
         elif kind == "dropout":
             module = nn.Dropout(args["rate"], deterministic=not self.training)
+            layers = [module]
+        elif kind == "named_sequential":
+            # note 001's add_module(name, block): flax's nn.Sequential names its children layers_<i>
+            # whatever name they are given (d2l JAX's block2 is nn.Sequential([block1() ...])).
+            children = []
+            for index, (name, child) in enumerate(args.items()):
+                children += self.item(child, join(cpath, str(index)), npath + (f"layers_{len(children)}",), False)
+            module = nn.Sequential(children)
             layers = [module]
         elif kind in ("sequential", "my_sequential", "my_sequential_by_object"):
             prefix = {"sequential": "layers", "my_sequential": "modules"}.get(kind, "blocks")
@@ -170,6 +190,8 @@ def sample_of(spec: dict, C) -> tuple | None:
         return ()
     if kind in ("dense", "my_dense", "mlp", "list_mlp", "mlp_no_super"):
         return (jnp.zeros((1, args["in_units"])),) if args.get("in_units") else None
+    if kind == "named_sequential":
+        return sample_of(next(iter(args.values())), C) if args else None
     if kind in ("sequential", "my_sequential", "my_sequential_by_object"):
         for child in args:
             child_kind = next(k for k in child if k != "as")

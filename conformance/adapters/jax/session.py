@@ -522,6 +522,23 @@ class JaxSession(Session):
         return {"container": type(loaded).__name__, "names": names,
                 "shapes": {n: [int(d) for d in a.shape] for n, (_, a) in zip(names, flat)}}
 
+    def probe_prefix_names(self, prefix):
+        """004's MyDense(units=3, in_units=5, prefix=...): flax takes name= (a dataclass field); the
+        parameters of a named child live under that name: <name>/weight, <name>/bias."""
+        from flax import traverse_util
+
+        nn, jnp = self.nn, self.jnp
+        MyDense = self.C.MyDense
+
+        class Holder(nn.Module):
+            @nn.compact
+            def __call__(self, X):
+                return MyDense(5, 3, name=prefix)(X)
+
+        variables = Holder().init(self.key, jnp.zeros((1, 5)))
+        names = ["/".join(path) for path in traverse_util.flatten_dict(variables["params"])]
+        return {"prefix": prefix, "names": names}
+
     def probe_sequential_class(self):
         nn = self.nn
         return {"is_model": issubclass(nn.Sequential, nn.Module), "base": "Module", "class": nn.Sequential.__name__}

@@ -99,6 +99,11 @@ class _Model:
         args = spec[kind] if spec[kind] is not None else {}
         if kind == "reuse":
             return list(self.reused[args])
+        if kind == "dense" and args.get("params_from"):
+            shared = self.reused[args["params_from"]][0]
+            relu = args.get("activation") == "relu"
+            out = ([shared, "nn.relu"] if flat else [f"nn.Sequential([{shared}, nn.relu])"]) if relu else [shared]
+            return out
         if kind == "dense":
             extra = "" if args.get("use_bias", True) else ", use_bias=False"
             for attr, name in (("weight", "kernel_init"), ("bias", "bias_init")):
@@ -112,6 +117,9 @@ class _Model:
             out = ["nn.relu" if kind == "relu" else "flatten"]
         elif kind == "dropout":
             out = [f"nn.Dropout({args['rate']}, deterministic={not self.training})"]
+        elif kind == "named_sequential":
+            parts = [e for child in args.values() for e in self.expr(child)]
+            out = ["nn.Sequential([" + ", ".join(parts) + "])  # flax names children layers_<i>"]
         elif kind in ("sequential", "my_sequential", "my_sequential_by_object"):
             parts = [e for child in args for e in self.expr(child, flat=True)]
             if kind == "sequential":
@@ -417,6 +425,7 @@ class _Writer:
                               + "))",
                 "saved_params": f"print(load_params({(a.get('args') or {}).get('file')!r}))",
                 "sequential_class": "print(issubclass(nn.Sequential, nn.Module))",
+                "prefix_names": "# flax takes name=: a child MyDense(5, 3, name=prefix) has params prefix/weight, prefix/bias",
                 "np_save": "# np.save of the arrays, then np.load without pickle (see the kit's np_save probe)",
                 "param_dict": "# flax has no ParameterDict: print(variables['params'])",
                 "state_dict": "# flax has no state_dict(): print(variables['params'])",
