@@ -13,6 +13,7 @@ from functools import lru_cache
 from types import SimpleNamespace
 
 from conformance.adapters.tensorflow.keras_version import keras as keras_module
+from conformance.adapters.tensorflow.keras_version import keras3
 
 
 @dataclass
@@ -248,6 +249,14 @@ class _Builder:
 
     def make_sequential(self, args, prefix):
         children = [self.node(child, _join(prefix, str(i))) for i, child in enumerate(args)]
+        if len({id(child) for child in children}) < len(children) and not keras3():
+            # Keras 2's Sequential keeps a layer added twice only once (model.layers deduplicates
+            # it) and runs it once; Keras 3's runs it at both places.
+            from conformance.adapters.base import Unsupported
+
+            raise Unsupported("Keras 2's Sequential keeps a layer added twice only once (model.layers "
+                              "deduplicates it) and runs it once: Keras 2 shares a layer through the "
+                              "functional API or a subclassed Model that calls it twice")
         model = self.keras.Sequential(children)
         dim = in_dim({"sequential": args})
         if dim is not None:
