@@ -18,7 +18,7 @@ import yaml
 from conformance.cli import main as cli_main
 from conformance.report import write_report
 from conformance.report.catalogue import load_catalogue
-from conformance.report.html import detail_data, page_data, render_html, script_json
+from conformance.report.html import detail_chunks, page_data, render_html, script_json
 from conformance.report.merge import merge_runs
 from conformance.report.model import MISSING, build_view, disagrees, worst
 from conformance.report.runs import Run, check_results
@@ -199,23 +199,33 @@ def report(tmp_path, runs, catalogue=None):
 
 def data_of(html):
     """The matrix essentials the page embeds."""
-    match = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', html,
+    match = re.search(r'<script type="application/json" id="report-data"[^>]*>(.*?)</script>', html,
                       re.DOTALL)  # fmt: skip
     return json.loads(match.group(1))
 
 
-def details_of(html):
-    """The cell details the page embeds (decoded as the page's script would)."""
-    match = re.search(
-        r'<script type="application/json" id="report-details" '
+def detail_chunks_of(html):
+    """The cell details chunks the page embeds (decoded as the page's script would)."""
+    found = re.findall(
+        r'<script type="application/json" class="report-details" data-first="(\d+)" '
         r'data-encoding="([^"]+)">(.*?)</script>',
         html,
         re.DOTALL,
     )
-    encoding, text = match.groups()
-    if encoding == "gzip-base64":
-        text = gzip.decompress(base64.b64decode(text)).decode("utf-8")
-    return json.loads(text)
+    chunks = []
+    for first, encoding, text in found:
+        if encoding == "gzip-base64":
+            text = gzip.decompress(base64.b64decode(text)).decode("utf-8")
+        chunk = json.loads(text)
+        assert chunk["first"] == int(first)
+        chunks.append(chunk)
+    return chunks
+
+
+def details_of(html):
+    """Every case's details: {"cells": [case][column], "outcomes": [case]}."""
+    chunks = detail_chunks_of(html)
+    return {key: [item for chunk in chunks for item in chunk[key]] for key in ("cells", "outcomes")}
 
 
 # -- structure -------------------------------------------------------------------------------
@@ -338,7 +348,7 @@ def test_large_payload_is_compressed_and_round_trips(tmp_path):
     view = build_view(merge_runs(runs), load_catalogue(None))
     html = render_html(view, compress_over=0)
     assert 'data-encoding="gzip-base64"' in html
-    assert details_of(html) == json.loads(json.dumps(detail_data(view)))
+    assert detail_chunks_of(html) == json.loads(json.dumps(detail_chunks(view)))
     assert data_of(html) == json.loads(json.dumps(page_data(view)))
 
 
@@ -630,3 +640,13 @@ def test_an_old_results_file_with_known_is_read_and_flagged(tmp_path):
     assert "an old results format (1 cases with status &#39;known&#39;" in html
     rows = [r for r in parse_rows(html) if r["class"] == "case"]
     assert rows[0]["texts"][1:] == ["known"]
+
+
+def test_cell_details_come_in_chunks_of_consecutive_cases(tmp_path):
+    cases = [case(f"c{n:03d}", message=f"message {n}") for n in range(250)]
+    _, html = report(tmp_path, [run("reference", "0.1.0", cases)])
+    chunks = detail_chunks_of(html)
+    assert [c["first"] for c in chunks] == [0, 100, 200]  # one chunk per 100 cases
+    message = data_of(html)["detailFields"].index("message")
+    assert [row[0][message] for row in details_of(html)["cells"]] == [
+        f"message {n}" for n in range(250)]  # fmt: skip

@@ -168,9 +168,8 @@ def test_matrix_cells_show_each_outcome_by_word(page):
         assert row.is_visible()
         assert row.locator("td").all_inner_texts() == words
     # the note's outcome is marked ✓, another pinned outcome ≠ (drawn by the style sheet)
-    marks = page.evaluate("""() => Array.from(document.querySelectorAll('tr.case')).filter(
-        tr => tr.textContent.includes('two-passes'))[0].querySelectorAll('button.c').values()
-        .map(b => getComputedStyle(b, '::after').content).toArray()""")
+    marks = case_row(page, "two-passes").locator("button.c").evaluate_all(
+        "els => els.map(b => getComputedStyle(b, '::after').content)")
     assert marks == ['" ✓"', '" ✓"', '" ≠"', '" ≠"']
     assert behaviour_row(page, "SH2").locator("td").all_inner_texts() == ["pass", "pass", "pass", "fail"]
 

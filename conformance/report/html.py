@@ -1,15 +1,15 @@
 """The HTML matrix: one self-contained page rendered from a `ReportView` with Jinja2.
 
-Rule: everything shown is escaped — Jinja2 runs with autoescape on, row markup built here
-goes through markupsafe.escape, and the data the page's script reads is JSON with `<`,
-`>`, `&` and line separators written as \\u escapes, so no value (an error message holding
-`</script>`, say) can end the script or add markup. The page embeds two data elements:
-the matrix essentials (columns, case metadata, each cell's status and outcome), read at
-load — the page's script builds the case rows from them (escaping every value), so the
-markup holds only topics and behaviours — and the cell details (messages, observations, outcomes, pins, checks, snippets),
-decoded only when first needed (a cell opened, a search, the comparison). Details over
-`COMPRESS_OVER` bytes are embedded gzip-compressed and base64-encoded (the browser's
-DecompressionStream unpacks them); base64 holds no markup characters.
+Rule: everything shown is escaped — Jinja2 runs with autoescape on, and the data the
+page's script reads is JSON with `<`, `>`, `&` and line separators written as \\u escapes,
+so no value (an error message holding `</script>`, say) can end the script or add markup.
+The page embeds the matrix essentials (columns, case metadata, each cell's status and
+outcome), read at load — the page's script builds the case rows from them, escaping every
+value, so the markup holds only topics and behaviours — and the cell details (messages,
+observations, outcomes, pins, checks, snippets) in chunks of `CHUNK_CASES` cases, each
+decoded only when first needed (a cell of it opened; every chunk for a search or the
+comparison). When the details exceed `COMPRESS_OVER` bytes, each chunk is embedded
+gzip-compressed and base64-encoded (the browser's DecompressionStream unpacks it).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ DETAIL_FIELDS = (
 )  # fmt: skip
 CELL_STATUSES = STATUSES + LEGACY_STATUSES
 COMPRESS_OVER = 2_000_000
+CHUNK_CASES = 100  # cases per details chunk: opening a cell decodes ~1/50 of a 5,000-case report
 _SCRIPT_ESCAPES = (
     ("&", "\\u0026"),
     ("<", "\\u003c"),
@@ -121,12 +122,21 @@ def page_data(view: ReportView) -> dict:
     }
 
 
-def detail_data(view: ReportView) -> dict:
-    """Every cell's details, [case][column] -> list in DETAIL_FIELDS order (0 where not run),
-    plus each case's outcomes once ([label, says, normative]) and the distinct snippets."""
+def detail_chunks(view: ReportView, size: int = CHUNK_CASES) -> list[dict]:
+    """The cell details in chunks of `size` consecutive cases (see `detail_data`)."""
+    return [
+        detail_data(view, first, view.cases[first : first + size])
+        for first in range(0, len(view.cases), size)
+    ] or [detail_data(view, 0, [])]
+
+
+def detail_data(view: ReportView, first: int = 0, entries=None) -> dict:
+    """The details of cases `entries` (all by default), the first of them case `first`:
+    cells [case][column] -> list in DETAIL_FIELDS order (0 where not run), each case's
+    outcomes once ([label, says, normative]) and the distinct snippets they use."""
     snippets: dict[str, int] = {"": 0}
     cells, outcomes = [], []
-    for entry in view.cases:
+    for entry in view.cases if entries is None else entries:
         row = []
         labels: list[str] | None = None
         for result in entry.results:
@@ -154,24 +164,31 @@ def detail_data(view: ReportView) -> dict:
         if labels is None:
             outcomes.append([])
         cells.append(row)
-    return {"cells": cells, "outcomes": outcomes, "snippets": list(snippets)}
+    return {"first": first, "cells": cells, "outcomes": outcomes, "snippets": list(snippets)}
 
 
-def embedded_data(view: ReportView, compress_over: int = COMPRESS_OVER) -> tuple[str, Markup]:
-    """(encoding, text) for the details element: "json", or "gzip-base64" when large."""
-    text = script_json(detail_data(view))
-    if len(text) <= compress_over:
-        return "json", text
-    packer = zlib.compressobj(6, zlib.DEFLATED, 31)  # 31: a gzip stream with header
-    packed = packer.compress(text.encode("utf-8")) + packer.flush()
-    return "gzip-base64", Markup(base64.b64encode(packed).decode("ascii"))
+def embedded_data(
+    view: ReportView, compress_over: int = COMPRESS_OVER
+) -> tuple[str, list[tuple[int, Markup]]]:
+    """(encoding, [(first case, text)]) for the details chunks: "json", or "gzip-base64"
+    for every chunk when all of them together are larger than `compress_over`."""
+    texts = [(chunk["first"], script_json(chunk)) for chunk in detail_chunks(view)]
+    if sum(len(text) for _, text in texts) <= compress_over:
+        return "json", texts
+    packed = []
+    for first, text in texts:
+        packer = zlib.compressobj(6, zlib.DEFLATED, 31)  # 31: a gzip stream with header
+        data = packer.compress(text.encode("utf-8")) + packer.flush()
+        packed.append((first, Markup(base64.b64encode(data).decode("ascii"))))
+    return "gzip-base64", packed
 
 
 def render_html(view: ReportView, compress_over: int = COMPRESS_OVER) -> str:
-    encoding, details = embedded_data(view, compress_over)
+    encoding, chunks = embedded_data(view, compress_over)
     template = environment().get_template("report.html.j2")
     return template.render(
-        view=view, data=script_json(page_data(view)), details=details, details_encoding=encoding
+        view=view, data=script_json(page_data(view)), chunks=chunks, details_encoding=encoding,
+        chunk_cases=CHUNK_CASES,
     )
 
 

@@ -3,33 +3,44 @@
 (function () {
   "use strict";
 
-  // Two data elements: the matrix essentials (plain JSON, read now) and the cell details
-  // (JSON, or gzip+base64 JSON when the report is large), decoded the first time they are needed.
+  // The data elements: the matrix essentials (plain JSON, read now) and the cell details in
+  // chunks of consecutive cases (JSON, or gzip+base64 JSON when the report is large), each
+  // decoded the first time one of its cells is opened (all of them for a search or a comparison).
   function readJson(id) { return JSON.parse(document.getElementById(id).textContent); }
-  var detailsPromise = null;
-  function loadDetails() {
-    if (detailsPromise) return detailsPromise;
-    var node = document.getElementById("report-details");
+  var detailNodes = Array.prototype.slice.call(document.querySelectorAll("script.report-details"));
+  var CHUNK = Number(document.getElementById("report-data").getAttribute("data-chunk")) || 100;
+  var chunkPromises = [];
+  var failed = false;
+  function decode(node) {
     if (node.getAttribute("data-encoding") !== "gzip-base64") {
-      detailsPromise = Promise.resolve().then(function () { return JSON.parse(node.textContent); });
-    } else {
-      detailsPromise = Promise.resolve().then(function () {
-        var binary = atob(node.textContent.trim());
-        var bytes = new Uint8Array(binary.length);
-        for (var k = 0; k < binary.length; k++) bytes[k] = binary.charCodeAt(k);
-        var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-        return new Response(stream).text().then(JSON.parse);
+      return Promise.resolve().then(function () { return JSON.parse(node.textContent); });
+    }
+    return Promise.resolve().then(function () {
+      var binary = atob(node.textContent.trim());
+      var bytes = new Uint8Array(binary.length);
+      for (var k = 0; k < binary.length; k++) bytes[k] = binary.charCodeAt(k);
+      var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+      return new Response(stream).text().then(JSON.parse);
+    });
+  }
+  function loadChunk(k) {
+    if (!chunkPromises[k]) {
+      chunkPromises[k] = decode(detailNodes[k]);
+      chunkPromises[k].catch(function (err) {
+        if (failed) return;
+        failed = true;
+        var note = document.createElement("div");
+        note.className = "banner banner-unreadable";
+        note.setAttribute("role", "alert");
+        note.textContent = "This browser could not unpack the cell details (" + err + "); " +
+          "the matrix still shows every outcome. results.json holds the details.";
+        document.querySelector(".controls").before(note);
       });
     }
-    detailsPromise.catch(function (err) {
-      var note = document.createElement("div");
-      note.className = "banner banner-unreadable";
-      note.setAttribute("role", "alert");
-      note.textContent = "This browser could not unpack the cell details (" + err + "); " +
-        "the matrix still shows every outcome. results.json holds the details.";
-      document.querySelector(".controls").before(note);
-    });
-    return detailsPromise;
+    return chunkPromises[k];
+  }
+  function loadAll() {
+    return Promise.all(detailNodes.map(function (node, k) { return loadChunk(k); }));
   }
 
   start(readJson("report-data"));
@@ -39,23 +50,39 @@
     // flag 1 = the note's outcome held, 2 = another outcome held, 0 = neither.
     // data.cases[case]: [id, title, file, topic, behaviours, note, section, claim,
     //                    normative label, normative text, "holds up to X, changed in Y"].
-    // details.cells[case][column]: 0 or a list in data.detailFields order.
+    // A details chunk: {first, cells[case - first][column]: 0 or a list in data.detailFields
+    // order, outcomes[case - first]: [[label, says, normative]], snippets: [text]}.
     var F = {};
     data.detailFields.forEach(function (name, i) { F[name] = i; });
-    var details = null;  // set once loadDetails() has resolved
-    function withDetails(then) {
-      if (details) { then(details); return; }
-      loadDetails().then(function (d) { details = d; then(d); });
+    var chunks = [];  // the decoded chunks, by index
+    var allLoaded = false;
+    function detailOf(i) {  // {cells: [column], outcomes, snippets} of case i, once decoded
+      var c = chunks[Math.floor(i / CHUNK)];
+      if (!c) return null;
+      return { cells: c.cells[i - c.first], outcomes: c.outcomes[i - c.first], snippets: c.snippets };
+    }
+    function withCase(i, then) {
+      var k = Math.floor(i / CHUNK);
+      if (chunks[k]) { then(detailOf(i)); return; }
+      loadChunk(k).then(function (c) { chunks[k] = c; then(detailOf(i)); });
+    }
+    function withAll(then) {
+      if (allLoaded) { then(); return; }
+      loadAll().then(function (list) {
+        list.forEach(function (c, k) { chunks[k] = c; });
+        allLoaded = true;
+        then();
+      });
     }
     function statusOf(i, col) { var c = data.cells[i][col]; return c ? data.statuses[c[0]] : "not run"; }
     function labelOf(i, col) { var c = data.cells[i][col]; return c ? data.labels[c[1]] : "not run"; }
     function flagOf(i, col) { var c = data.cells[i][col]; return c ? c[2] : 0; }
-    // A cell's outcomes as objects: the case's outcomes (details.outcomes[case]) with this
+    // A cell's outcomes as objects: the case's outcomes (d = detailOf(case)) with this
     // cell's held flags and, per outcome, the checks that failed.
-    function outcomesOf(d, i, cell) {
+    function outcomesOf(d, cell) {
       var held = cell ? cell[F.held] || [] : [];
       var checks = cell ? cell[F.checks] || [] : [];
-      return (d.outcomes[i] || []).map(function (o, n) {
+      return (d.outcomes || []).map(function (o, n) {
         var failed = checks.filter(function (c) { return c && c.ok === false && c.outcome === o[0]; })
           .map(function (c) { return c.check; });
         return { label: o[0], says: o[1], normative: o[2], held: held[n], failed: failed };
@@ -225,7 +252,7 @@
       panel.appendChild(body);
       td.appendChild(panel);
       tr.appendChild(td);
-      withDetails(function (d) { fillDetail(body, i, col, d.cells[i][col], d); });
+      withCase(i, function (d) { fillDetail(body, i, col, d.cells[col], d); });
       return tr;
     }
 
@@ -234,7 +261,7 @@
       var column = data.columns[col];
       body.textContent = "";
       var flag = flagOf(i, col);
-      var outcomes = outcomesOf(d, i, cell);
+      var outcomes = outcomesOf(d, cell);
       var held = outcomes.filter(function (o) { return o.held; });
       var label = labelOf(i, col);
       var dl = el("dl");
@@ -414,13 +441,13 @@
         var kase = data.cases[i];
         var parts = [kase[0], kase[1], kase[2], (kase[4] || []).join(" "), kase[7] || "", kase[9] || ""];
         for (var col = 0; col < ncol; col++) parts.push(labelOf(i, col));
-        if (details) {
-          details.cells[i].forEach(function (cell) {
+        if (allLoaded) {
+          detailOf(i).cells.forEach(function (cell) {
             if (cell) parts.push(cell[F.message] || "");
           });
         }
         var text = parts.join("\n").toLowerCase();
-        if (!details) return text;  // messages join in once the details are decoded
+        if (!allLoaded) return text;  // messages join in once the details are decoded
         haystacks[i] = text;
       }
       return haystacks[i];
@@ -479,7 +506,7 @@
       clearTimeout(timer);
       timer = setTimeout(function () {
         apply();  // ids, titles, claims and outcomes now; messages once the details are decoded
-        if (!details && controls.search.value.trim()) withDetails(function () { apply(); });
+        if (!allLoaded && controls.search.value.trim()) withAll(function () { apply(); });
       }, 120);
     });
     [controls.disagree, controls.status, controls.topic].forEach(function (control) {
@@ -501,8 +528,9 @@
     // -- comparing two columns (porting view, or what changed between versions) ---------------
     var cmpA = document.getElementById("cmp-a"), cmpB = document.getElementById("cmp-b");
     var cmpOut = document.getElementById("cmp-out"), cmpCount = document.getElementById("cmp-count");
-    function cmpSide(d, i, col) {
-      var cell = d.cells[i][col];
+    function cmpSide(i, col) {
+      var d = detailOf(i);
+      var cell = d.cells[col];
       var label = labelOf(i, col);
       var box = el("div", "side");
       var head = el("p", "side-head");
@@ -511,7 +539,7 @@
       head.appendChild(el("span", "n", " " + data.columns[col].label + (cell ? " · " + statusOf(i, col) : "")));
       box.appendChild(head);
       if (!cell) return box;
-      var says = saysOf(outcomesOf(d, i, cell), label) || cell[F.message];
+      var says = saysOf(outcomesOf(d, cell), label) || cell[F.message];
       if (says) box.appendChild(el("p", "says", says));
       var evidence = evidenceText(cell[F.pin]);
       if (evidence) box.appendChild(el("p", "evidence n", evidence));
@@ -525,7 +553,7 @@
       if (cmpA.value === "" || cmpB.value === "") return;
       var a = Number(cmpA.value), b = Number(cmpB.value);
       cmpCount.textContent = "Comparing…";
-      withDetails(function (d) {
+      withAll(function () {
         if (String(a) !== cmpA.value || String(b) !== cmpB.value) return;  // changed meanwhile
         cmpOut.textContent = "";
         var n = 0;
@@ -542,8 +570,8 @@
           item.appendChild(title);
           if (kase[9]) item.appendChild(el("p", "n", "The notes: " + kase[8] + ": " + kase[9]));
           var pair = el("div", "pair");
-          pair.appendChild(cmpSide(d, i, a));
-          pair.appendChild(cmpSide(d, i, b));
+          pair.appendChild(cmpSide(i, a));
+          pair.appendChild(cmpSide(i, b));
           item.appendChild(pair);
           list.appendChild(item);
         }
