@@ -94,6 +94,15 @@ class JaxSession(Session):
             return nn.initializers.zeros
         if kind == "ones":
             return nn.initializers.ones
+        if kind == "orthogonal":
+            return nn.initializers.orthogonal(scale=args.get("scale", 1.414))
+        if kind == "msra":
+            # MXNet's MSRAPrelu(factor_type='in', slope): N(0, 2 / ((1 + slope^2) * fan_in))
+            slope = args.get("slope", 0.25)
+            return nn.initializers.variance_scaling(2.0 / (1 + slope ** 2), "fan_in", "normal")
+        if kind in ("mixed", "load"):
+            raise Unsupported(f"flax has no {kind.capitalize()} initializer: the JAX idiom is Python over "
+                              "flax.traverse_util.flatten_dict(variables['params']), choosing or loading each leaf")
         if kind == "custom":
             if args.get("name") != "zero_small":
                 raise AdapterBug(f"unknown custom initializer {args.get('name')!r}")
@@ -214,9 +223,11 @@ class JaxSession(Session):
             user.set_leaf(self.variables, slot.native, new)
 
     # -- forward and gradients ------------------------------------------------
-    def forward(self, input, name="out", mode="predict", record=True):
+    def forward(self, input, name="out", mode="predict", record=True, device=None):
         jax = self.jax
         x = self.jnp.asarray(input)
+        if device not in (None, "default"):
+            x = jax.device_put(x, self._dev(device))
         training = mode == "train"
         net = self._net(training)
         if self.variables is None and self.pending is not None:
@@ -603,7 +614,10 @@ class JaxSession(Session):
         tree, _ = self._tree()
         if tree is None:
             return None
-        slot, array = self._leaf(path, tree)
+        try:
+            slot, array = self._leaf(path, tree)
+        except KeyError:  # e.g. restored from a file that lacks it: the model has no such array
+            return None
         shape = tuple(int(d) for d in array.shape)
         return shape[::-1] if slot.transpose else shape
 

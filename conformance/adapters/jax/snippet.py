@@ -82,7 +82,9 @@ def _init_expr(init) -> str | None:
         "uniform": f"uniform_between({a.get('low', -0.07)}, {a.get('high', 0.07)})",
         "xavier": "nn.initializers.xavier_uniform()", "zeros": "nn.initializers.zeros",
         "ones": "nn.initializers.ones", "custom": "my_init",
-    }[kind]
+        "orthogonal": f"nn.initializers.orthogonal(scale={a.get('scale', 1.414)})",
+        "msra": f"nn.initializers.variance_scaling({2.0 / (1 + a.get('slope', 0.25) ** 2)}, 'fan_in', 'normal')",
+    }.get(kind, f"None  # no flax {kind} initializer")
 
 
 class _Model:
@@ -282,6 +284,8 @@ class _Writer:
             training = a.get("mode") == "train"
             name = v(a.get("as", "out"))
             L.append(f"X = {_gen(a['input'])}")
+            if a.get("device") == "second":
+                L.append("X = jax.device_put(X, jax.devices()[1])")
             if not self.have_vars and self.pending is not None:
                 key, init, targets = self.pending
                 self.pending = None
