@@ -7,8 +7,9 @@ printed at the end.
 The mutants are bug classes real frameworks have had (gradients accumulated vs
 overwritten vs kept, masks reused, layouts transposed, names dropped on save, devices
 lost on copy, warnings missing, seeds ignored, ...), spread over every module of
-`conformance.reference` (`MODULE_OF` says which; a test checks the spread). Every mutant
-runs the whole suite, so the killers listed are all of them; each mutant runs in its own
+`conformance.reference` (`MODULE_OF` says which; a test checks the spread). A mutant's run
+stops at its third killer (CONFORMANCE_ALL_KILLERS=1 runs the whole suite for every mutant
+and lists all killers); mutants only one case kills are listed. Each mutant runs in its own
 forked worker process (so state a mutant leaves behind cannot reach another), one worker
 per CPU at a time, with the cases' scratch folders on a RAM disk where there is one.
 """
@@ -1029,6 +1030,9 @@ REFERENCE_MODULES = {
     "tensor",
 }
 
+# A mutant's run stops once this many cases killed it (two killers is the aim; three shows it).
+KILLERS_SHOWN = 3
+
 # Mutants no spec kills yet, with the reason. strict xfail: once a spec kills one, its
 # test XPASSes and fails, so the entry gets removed (a stale entry never hides).
 NOT_YET_KILLED: dict[str, str] = {}
@@ -1069,8 +1073,15 @@ def _kill(name: str) -> tuple[str, list[str], str | None, float]:
     monkeypatch.setattr(tempfile, "tempdir", _WORK.get("scratch") or tempfile.gettempdir())
     try:
         MUTANTS[name](monkeypatch)
-        results = _run(_WORK["adapter"], _WORK["cases"])
-        killers = [r["id"] for r in results if r["status"] != "pass"]
+        from conformance.runner import run_case
+
+        adapter, version, enough = _WORK["adapter"], _WORK["version"], _WORK["enough"]
+        killers = []
+        for case in _WORK["cases"]:
+            if run_case(adapter, case, version)["status"] != "pass":
+                killers.append(case.id)
+                if enough and len(killers) >= enough:
+                    break  # enough killers to show; the rest of the suite is not run
         return name, killers, None, time.process_time() - cpu
     except Exception as exc:  # noqa: BLE001 - a broken mutant is reported, not taken as a kill
         return name, [], f"{type(exc).__name__}: {exc}", time.process_time() - cpu
@@ -1099,6 +1110,10 @@ def kills(request, adapter, cases, baseline):
     """Every mutant's killers, computed once, in parallel worker processes."""
     _WORK["adapter"] = adapter
     _WORK["cases"] = [c for c in cases if baseline[c.id]["status"] == "pass"]
+    _WORK["version"] = str(adapter.version())
+    # Each mutant stops at KILLERS_SHOWN killers (CONFORMANCE_ALL_KILLERS=1: run the whole suite
+    # for every mutant and list all of its killers).
+    _WORK["enough"] = 0 if os.environ.get("CONFORMANCE_ALL_KILLERS") else KILLERS_SHOWN
     shm = "/dev/shm"
     _WORK["scratch"] = tempfile.mkdtemp(prefix="mutants-", dir=shm) if os.path.isdir(shm) else None
     started = time.perf_counter()
@@ -1131,7 +1146,8 @@ def kills(request, adapter, cases, baseline):
         )
         for name, ids in sorted(killed.items()):
             shown = ", ".join(ids[:4]) + (f" (+{len(ids) - 4})" if len(ids) > 4 else "")
-            verdict = f"killed by {len(ids)}: {shown}" if ids else "SURVIVED"
+            count = f">={len(ids)}" if _WORK["enough"] and len(ids) >= _WORK["enough"] else len(ids)
+            verdict = f"killed by {count}: {shown}" if ids else "SURVIVED"
             reporter.write_line(f"  [{MODULE_OF.get(name, '?')}] {name}: {verdict}")
         single = sorted(name for name, ids in killed.items() if len(ids) == 1)
         if single:
