@@ -137,6 +137,10 @@ class Builder:
             if args.get("use_bias", True) is False:
                 bias_attr = False
             lin = nn.Linear(in_features, args["units"], weight_attr=weight_attr, bias_attr=bias_attr)
+            if args.get("params_from"):
+                # Paddle shares by assigning the other layer's parameters (004's params=shared.params)
+                source = next(m for m in _linears(self.marked[args["params_from"]][0]) if isinstance(m, nn.Linear))
+                lin.weight, lin.bias = source.weight, source.bias
             if args.get("init"):
                 self.built.layer_inits.append((lin, args["init"], cpath))
             relu = args.get("activation") == "relu"
@@ -156,6 +160,18 @@ class Builder:
         elif kind == "dropout":
             layers = [nn.Dropout(p=args["rate"])]
             self.built.layers[cpath] = layers[0]
+        elif kind == "named_sequential":
+            # note 001: net.add_module(f'block {i}', block1()) is Paddle's add_sublayer(name, layer);
+            # canonical paths still number the children
+            made_all = []
+            for index, (name, child) in enumerate(args.items()):
+                made, out = self.item(child, join(cpath, str(index)), join(npath, name), out, False)
+                made_all += [(name, m) for m in made]
+            seq = nn.Sequential()
+            for name, m in made_all:
+                seq.add_sublayer(name, m)
+            layers = [seq]
+            self.built.layers[cpath] = seq
         elif kind in ("sequential", "my_sequential", "my_sequential_by_object"):
             children: list = []
             for index, child in enumerate(args):
@@ -251,3 +267,10 @@ def _replace_last(shape, units):
     if len(shape) == 0:
         return (units,)
     return tuple(shape[:-1]) + (int(units),)
+
+
+def _linears(layers):
+    """The layers of a marked item, looking inside a standalone Dense(relu) Sequential."""
+    for layer in layers:
+        yield layer
+        yield from getattr(layer, "_sub_layers", {}).values()

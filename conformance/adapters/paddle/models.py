@@ -202,7 +202,18 @@ def initializer(kind, args):
         return nn.initializer.Constant(value=0.0)
     if kind == "ones":
         return nn.initializer.Constant(value=1.0)
-    raise ValueError(f"unknown initializer {kind!r}")
+    if kind == "orthogonal":
+        return nn.initializer.Orthogonal(gain=float(args.get("scale", 1.414)))
+    if kind == "msra":  # MXNet's MSRAPrelu(factor_type='in', slope): Kaiming normal for leaky_relu(slope)
+        return nn.initializer.KaimingNormal(negative_slope=float(args.get("slope", 0.25)), nonlinearity="leaky_relu")
+    if kind in ("mixed", "load"):
+        from conformance.adapters.base import Unsupported
+
+        raise Unsupported(f"paddle has no {kind} initializer: the idioms are net.apply(fn) choosing by layer, "
+                          "or net.set_state_dict(paddle.load(path)) for saved values")
+    from conformance.adapters.base import AdapterBug
+
+    raise AdapterBug(f"unknown initializer {kind!r}")
 
 
 def my_init(param, name, log):

@@ -33,6 +33,24 @@ def my_init(param):
     param.set_value(w)
 '''
 
+_HELPERS = {
+    "share": '''
+def share(layer, source):
+    # Gluon's params=shared.params: this Linear uses the parameters of `source`
+    source = source if isinstance(source, nn.Linear) else source[0]
+    layer.weight, layer.bias = source.weight, source.bias
+    return layer
+''',
+    "named_sequential": '''
+def named_sequential(*pairs):
+    # torch's add_module(name, m) is Paddle's add_sublayer(name, layer)
+    seq = nn.Sequential()
+    for name, layer in pairs:
+        seq.add_sublayer(name, layer)
+    return seq
+''',
+}
+
 _OBSERVE = '''
 # -- what the kit observes (canonical layout differs: nn.Linear stores its weight as (in, out)) --
 def observe(kind, name, t):
@@ -103,6 +121,7 @@ class _Model:
     marked `as` is bound with `:=` where it is built, so the draws happen in the same order."""
 
     def __init__(self, input_shape):
+        self.helpers: set[str] = set()
         self.classes: set[str] = set()
         self.input_shape = input_shape
         self.spec: dict | None = None
@@ -126,6 +145,9 @@ class _Model:
             if args.get("use_bias", True) is False:
                 attrs += ", bias_attr=False"
             core = f"nn.Linear({n_in}, {args['units']}{attrs})"
+            if args.get("params_from"):
+                self.helpers.add("share")
+                core = f"share({core}, {_ident(args['params_from'])})"
             relu = args.get("activation") == "relu"
             out = _replace_last(shape, args["units"])
         elif kind in ("relu", "flatten"):
@@ -137,6 +159,13 @@ class _Model:
                 out = (shape[0], n)
         elif kind == "dropout":
             core = f"nn.Dropout(p={args['rate']})"
+        elif kind == "named_sequential":
+            pairs = []
+            for name, child in args.items():
+                made, out = self.expr(child, out)
+                pairs.append(f"({name!r}, {made[0]})")
+            self.helpers.add("named_sequential")
+            core = "named_sequential(" + ", ".join(pairs) + ")"
         elif kind in ("sequential", "my_sequential", "my_sequential_by_object"):
             parts = []
             for child in args:
@@ -247,7 +276,7 @@ class _Paths:
         for part in native.split(".") if native else []:
             if part.isdigit() and isinstance(node, nn.Sequential):
                 out += f"[{part}]"
-            elif part.isdigit():
+            elif part.isdigit() or not part.isidentifier():
                 out += f"._sub_layers[{part!r}]"
             else:
                 out += f".{part}"
@@ -396,7 +425,7 @@ def snippet(case) -> str:
             names |= _class_names(args["model"])
     if any(kind == "initialize" and "custom" in repr(args) for kind, args in case.steps) or "custom" in repr(case.model):
         uses_my_init = True
-    sources = _class_sources(names)
+    sources = _class_sources(names) + [_HELPERS[h].strip() + "\n" for h in sorted(model.helpers)]
     if uses_my_init:
         sources.append(_MY_INIT.strip() + "\n")
     start = ["paddle.seed(0)  # the kit starts every case from this RNG state", ""]
