@@ -275,8 +275,10 @@ def _baseline_for(run: Run, baseline: list[Run]) -> Run | None:
     for match in (
         lambda b: b.version == run.version and b.components == run.components,
         lambda b: b.version == run.version and not run.components,
-        lambda b: b.components.keys() == run.components.keys()
-        and all(_major(b.components[k]) == _major(v) for k, v in run.components.items()),
+        lambda b: (
+            b.components.keys() == run.components.keys()
+            and all(_major(b.components[k]) == _major(v) for k, v in run.components.items())
+        ),
     ):
         hits = [b for b in same if match(b)]
         if hits:

@@ -30,8 +30,10 @@ def case(case_id, status="pass", message=None, observations=None, outcome=None):
         "outcome": held,
         "expected_outcome": held or labels[0],
         "normative_outcome": labels[0],
-        "outcomes": [{"label": lab, "says": lab, "normative": lab == labels[0],
-                      "held": lab == held, "failed": []} for lab in labels],  # fmt: skip
+        "outcomes": [
+            {"label": lab, "says": lab, "normative": lab == labels[0], "held": lab == held}
+            for lab in labels
+        ],
         "pin": None,
         "observations": observations if observations is not None else {"shape": [2, 3]},
         "duration_s": 0.01,
@@ -43,8 +45,11 @@ def case(case_id, status="pass", message=None, observations=None, outcome=None):
 
 def old_format(record, status="known"):
     """The same record as a kit before outcomes wrote it."""
-    record = {k: v for k, v in record.items()
-              if k not in ("outcome", "expected_outcome", "normative_outcome", "outcomes", "pin")}
+    record = {
+        k: v
+        for k, v in record.items()
+        if k not in ("outcome", "expected_outcome", "normative_outcome", "outcomes", "pin")
+    }
     return {**record, "status": status, "known_reason": "documented", "doc": None,
             "note_says": None}  # fmt: skip
 
@@ -263,8 +268,12 @@ def test_an_old_format_baseline_compares_statuses_and_is_noted(write):
 
 
 def test_the_baseline_of_a_column_with_components_is_the_one_with_the_same_components(write):
-    k2 = run("tensorflow", "2.21.0", [case("a", outcome="overwrite")], components={"keras": "2.21.0"})
-    k3 = run("tensorflow", "2.21.0", [case("a", outcome="accumulate")], components={"keras": "3.15.1"})
+    k2 = run(
+        "tensorflow", "2.21.0", [case("a", outcome="overwrite")], components={"keras": "2.21.0"}
+    )
+    k3 = run(
+        "tensorflow", "2.21.0", [case("a", outcome="accumulate")], components={"keras": "3.15.1"}
+    )
     result = gate([write(k2), write(k3)], baseline_paths=[write(k3), write(k2)])
     assert result.exit_code == 0, result.text
     newer = run("tensorflow", "2.22.0", [case("a", outcome="accumulate")],

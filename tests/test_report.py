@@ -486,7 +486,10 @@ def test_markdown_has_counts_and_every_non_pass_cell(tmp_path):
     md = read(out["markdown"])
     assert "| status | reference 0.1.0 | torch 2.13.0 |" in md
     assert "| pass | 2 | 0 |" in md and "| fail | 0 | 1 |" in md and "| skip | 0 | 1 |" in md
-    assert "| behaviours as the notes say | 1 | 0 |" in md and "| cases as the notes say | 2 | 0 |" in md
+    assert (
+        "| behaviours as the notes say | 1 | 0 |" in md
+        and "| cases as the notes say | 2 | 0 |" in md
+    )
     assert "### torch 2.13.0 — 2 not pass, 1 problem" in md
     assert "| `a` | fail |  | expected 1 \\| got 2 |" in md
     assert "| `b` | skip |  | needs a second device |" in md
@@ -523,7 +526,10 @@ def test_cells_show_outcome_labels_and_mark_the_notes_outcome(tmp_path, catalogu
     assert (torch["follow_notes"], torch["differ_from_notes"]) == (1, 1)
     assert merged["runs"][2]["cases"][0]["outcome"] == "accumulate"  # results.json: outcomes
     md = read(out["markdown"])
-    assert "the note says the second pass replaces the gradient; torch 2.13.0 does gradients add up" in md
+    assert (
+        "the note says the second pass replaces the gradient; torch 2.13.0 does gradients add up"
+        in md
+    )
     assert "docs say accumulate" in md  # the pin's evidence
 
 
@@ -542,12 +548,18 @@ def test_compare_lists_differing_cases_with_both_texts_and_snippets(tmp_path, ca
     assert md.startswith("# mxnet 1.9.1 → torch 2.13.0")
     assert "1 of 2 cases differ" in md
     assert "## `two-passes`" in md and "`same`" not in md
-    assert "| outcome | **overwrite** (as the notes say) | **accumulate** (not as the notes say) |" in md
+    assert (
+        "| outcome | **overwrite** (as the notes say) | **accumulate** (not as the notes say) |"
+        in md
+    )
     assert "| what it does | the second pass replaces the gradient | gradients add up |" in md
     assert "```python\nnet = Net()\n```" in md  # mxnet's snippet
     assert "```python\ny.backward(); y.backward()  # torch\n```" in md
     target = tmp_path / "porting.md"
-    assert cli_main(["report", *paths, "--compare", "mxnet@1.9", "torch@2.13.0", "-o", str(target)]) == 0
+    assert (
+        cli_main(["report", *paths, "--compare", "mxnet@1.9", "torch@2.13.0", "-o", str(target)])
+        == 0
+    )
     assert read(str(target)) == md
 
 
@@ -608,8 +620,10 @@ def test_a_claim_a_release_broke_says_holds_up_to_and_changed_in(tmp_path):
     assert "holds up to" not in rows["same"]["texts"][0]
     md = read(out["markdown"])
     assert "## Claims of the notes that a release broke" in md
-    assert ("| `two-passes` | the second pass replaces the gradient | tensorflow 2.15.1 · keras "
-            "2.15.0 | tensorflow 2.21.0 · keras 3.15.1 | accumulate: gradients add up |") in md
+    assert (
+        "| `two-passes` | the second pass replaces the gradient | tensorflow 2.15.1 · keras "
+        "2.15.0 | tensorflow 2.21.0 · keras 3.15.1 | accumulate: gradients add up |"
+    ) in md
     broken = json.loads(read(out["json"]))["claims_broken"]
     assert [(b["case"], b["changed_in"]) for b in broken] == [
         ("two-passes", "tensorflow 2.21.0 · keras 3.15.1")]  # fmt: skip

@@ -168,10 +168,18 @@ def test_matrix_cells_show_each_outcome_by_word(page):
         assert row.is_visible()
         assert row.locator("td").all_inner_texts() == words
     # the note's outcome is marked ✓, another pinned outcome ≠ (drawn by the style sheet)
-    marks = case_row(page, "two-passes").locator("button.c").evaluate_all(
-        "els => els.map(b => getComputedStyle(b, '::after').content)")
+    marks = (
+        case_row(page, "two-passes")
+        .locator("button.c")
+        .evaluate_all("els => els.map(b => getComputedStyle(b, '::after').content)")
+    )
     assert marks == ['" ✓"', '" ✓"', '" ≠"', '" ≠"']
-    assert behaviour_row(page, "SH2").locator("td").all_inner_texts() == ["pass", "pass", "pass", "fail"]
+    assert behaviour_row(page, "SH2").locator("td").all_inner_texts() == [
+        "pass",
+        "pass",
+        "pass",
+        "fail",
+    ]
 
 
 def test_disagreement_filter_shows_different_outcomes_that_all_pass(page):
@@ -285,7 +293,8 @@ def test_a_cell_whose_outcome_is_not_the_notes_says_so_in_words(page):
     differs = page.locator("tr.detail dd.differs")
     differs.wait_for()
     assert differs.inner_text() == (
-        "the note says the second pass replaces the gradient; torch 2.13.0 does gradients add up")
+        "the note says the second pass replaces the gradient; torch 2.13.0 does gradients add up"
+    )
     assert "torch docs: accumulate" in page.locator("tr.detail .panel").inner_text()  # evidence
 
 
@@ -365,7 +374,9 @@ def test_chinese_text_of_the_notes_renders(page):
     claim = page.locator("tr.detail blockquote.claim")
     claim.wait_for()
     assert claim.inner_text() == CLAIM
-    family = page.evaluate("getComputedStyle(document.querySelector('blockquote.claim')).fontFamily")
+    family = page.evaluate(
+        "getComputedStyle(document.querySelector('blockquote.claim')).fontFamily"
+    )
     assert "Noto Sans CJK SC" in family  # the page names a CJK font in its stack
     style = page.evaluate("""() => { const s = getComputedStyle(document.querySelector(
         'blockquote.claim')); return s.fontSize + ' ' + s.fontFamily; }""")

@@ -38,7 +38,7 @@ def load_catalogue(path: str | None) -> Catalogue:
         return Catalogue(problem=f"behaviour catalogue not found: {path}")
     try:
         with open(path, encoding="utf-8") as handle:
-            data = yaml.load(handle, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
+            data = yaml.load(handle, Loader=_SAFE_LOADER)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return Catalogue(problem=f"behaviour catalogue unreadable: {path}: {first_line}")

@@ -42,6 +42,8 @@ _SCRIPT_ESCAPES = (
     ("\u2028", "\\u2028"),
     ("\u2029", "\\u2029"),
 )
+
+
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("conformance", "templates"),
@@ -187,7 +189,10 @@ def render_html(view: ReportView, compress_over: int = COMPRESS_OVER) -> str:
     encoding, chunks = embedded_data(view, compress_over)
     template = environment().get_template("report.html.j2")
     return template.render(
-        view=view, data=script_json(page_data(view)), chunks=chunks, details_encoding=encoding,
+        view=view,
+        data=script_json(page_data(view)),
+        chunks=chunks,
+        details_encoding=encoding,
         chunk_cases=CHUNK_CASES,
     )
 
@@ -212,4 +217,3 @@ def _environment_text(environment: dict) -> dict:
             "import_error",
         )
     }
-

@@ -172,14 +172,20 @@ def render_compare(view: ReportView, a: int, b: int) -> str:
             )
             out.append(f"The note ({md_text(where)}) says: {md_text(claim)}")
         if entry.normative_says:
-            out.append(f"The notes' outcome: **{md_text(entry.normative_label)}** — "
-                       f"{md_text(entry.normative_says)}")
+            out.append(
+                f"The notes' outcome: **{md_text(entry.normative_label)}** — "
+                f"{md_text(entry.normative_says)}"
+            )
         out.append("")
         out += ["| | " + md_text(left.label) + " | " + md_text(right.label) + " |", "|---|---|---|"]
-        out.append(f"| outcome | **{md_text(d.a.label)}**{_mark(d.a)} | "
-                   f"**{md_text(d.b.label)}**{_mark(d.b)} |")
+        out.append(
+            f"| outcome | **{md_text(d.a.label)}**{_mark(d.a)} | "
+            f"**{md_text(d.b.label)}**{_mark(d.b)} |"
+        )
         out.append(f"| status | {d.a.status} | {d.b.status} |")
-        out.append(f"| what it does | {md_text(_shorten(d.a.says))} | {md_text(_shorten(d.b.says))} |")
+        out.append(
+            f"| what it does | {md_text(_shorten(d.a.says))} | {md_text(_shorten(d.b.says))} |"
+        )
         if d.a.evidence or d.b.evidence:
             out.append(f"| evidence | {md_text(d.a.evidence)} | {md_text(d.b.evidence)} |")
         out.append("")
@@ -192,7 +198,11 @@ def render_compare(view: ReportView, a: int, b: int) -> str:
 
 
 def _mark(s) -> str:
-    return " (as the notes say)" if s.normative else (" (not as the notes say)" if s.normative is False else "")
+    return (
+        " (as the notes say)"
+        if s.normative
+        else (" (not as the notes say)" if s.normative is False else "")
+    )
 
 
 def _fenced(code: str) -> list[str]:

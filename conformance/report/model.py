@@ -319,7 +319,7 @@ def _column_view(ci: int, column, cases: list[CaseEntry]) -> ColumnView:
         differ += flag is False
     label = column.label
     prefix = run.framework + " "
-    head = label[len(prefix) :] if label.startswith(prefix) else label
+    head = label.removeprefix(prefix)
     return ColumnView(
         label=label,
         framework=run.framework,
