@@ -326,6 +326,10 @@ class _Builder:
         self.result.refs.append(ParamRef(_join(prefix, "bias"), layer, "b", "bias", False, "b_initializer"))
         if args.get("in_units") is not None:
             layer.build((None, args["in_units"]))
+            # Keras 3 marks a layer built when its build() returns; Keras 2 only in __call__ or in
+            # the base Layer.build(), which the note's MyDense.build does not call, so Keras 2
+            # would build it again, with new weights, at the first call.
+            layer.built = True
         return layer
 
     def make_param_dict(self, args, prefix):
