@@ -55,6 +55,10 @@ def _init(spec) -> str:
         "xavier": "ref.init.Xavier()",
         "zeros": "ref.init.Zero()",
         "ones": "ref.init.One()",
+        "orthogonal": f"ref.init.Orthogonal(scale={args.get('scale', 1.414)})",
+        "msra": f"ref.init.MSRAPrelu(slope={args.get('slope', 0.25)})",
+        "mixed": f"ref.init.Mixed({args.get('patterns')!r}, [{', '.join(_init(i) for i in args.get('inits', []))}])",
+        "load": f"ref.init.Load({args.get('file')!r}, default_init={_init(args.get('default'))})",
         "custom": "ref.init.MyInit()",  # the notes' MyInit (000 §4.2.3): zero_small
     }.get(kind, repr(spec))
 
@@ -74,8 +78,24 @@ def _dense(args: dict, extra: str = "") -> str:
 def _model(node: dict, lines: list[str], marked: dict) -> str:
     kind = next(k for k in node if k != "as")
     args = node[kind] if node[kind] is not None else {}
-    if kind == "dense":
+    if kind == "dense" and args.get("params_from"):  # 004 §6.2: params=shared.params
+        expr = _dense(args, extra=f", params={args['params_from']}.params")
+    elif kind == "dense":
         expr = _dense(args)
+    elif kind == "named_sequential":  # 001: add_module(f'block {i}', block1()) -> register_child
+        var = f"seq{sum(line.startswith('seq') for line in lines)}"
+        lines.append(f"{var} = ref.Sequential()")
+        for name, child in args.items():
+            lines.append(f"{var}.register_child({_model(child, lines, marked)}, {name!r})")
+        expr = var
+    elif kind == "my_sequential_by_object":  # 001 as written: self._modules[block] = block
+        var = f"seq{sum(line.startswith('seq') for line in lines)}"
+        lines.append(f"{var} = ref.models.MySequentialByObject()")
+        for child in args:
+            lines.append(f"{var}.add({_model(child, lines, marked)})")
+        expr = var
+    elif kind == "fancy_mlp" and args.get("variant", "000") != "000":
+        expr = f"ref.models.FANCY_VARIANTS[{args['variant']!r}]()"
     elif kind in ("sequential", "my_sequential"):
         var = f"seq{sum(line.startswith('seq') for line in lines)}"
         lines.append(f"{var} = ref.{'Sequential' if kind == 'sequential' else 'MySequential'}()")
@@ -128,6 +148,7 @@ _COMPUTE = {
     "add": "{0} + {1}",
     "mul": "{0} * {1}",
     "sum_two_x_squared": "(2 * {0} * {0}).sum()",
+    "norm": "{0}.norm()",
 }
 
 
@@ -144,7 +165,8 @@ def _step(kind: str, a: dict, pd: bool, model_lines: list[str]) -> list[str]:
             scope = f"autograd.record(train_mode={train})"
         else:
             scope = "autograd.train_mode()" if train else "autograd.predict_mode()"
-        return [f"with {scope}:", f"    {name} = net(ref.array({_gen(a['input'])}))"]
+        where = f", device={_device(a['device'])}" if a.get("device") else ""
+        return [f"with {scope}:", f"    {name} = net(ref.array({_gen(a['input'])}{where}))"]
     if kind == "backward":
         of, retain = a.get("of", "out"), a.get("retain_graph", False)
         if "head" in a:
@@ -204,6 +226,9 @@ def _step(kind: str, a: dict, pd: bool, model_lines: list[str]) -> list[str]:
                 f"    {a['args'][0]}[0] = 0",
                 f"    {a['out']} = {a['args'][0]}",
             ]
+        if a["fn"] == "add_out":  # nd.elemwise_add(X, Y, out=Z): the sum lands in Z's buffer
+            x, y, z = a["args"]
+            return [f"{z}[:] = {x} + {y}", f"{a['out']} = {z}"]
         return [f"with {scope}:", f"    {a['out']} = " + _COMPUTE[a["fn"]].format(*a["args"])]
     if kind == "update":
         v, lr = a["value"], a["lr"]
@@ -218,7 +243,12 @@ def _step(kind: str, a: dict, pd: bool, model_lines: list[str]) -> list[str]:
     if kind == "snapshot":
         return [f"{a['as']} = {{k: p.data().asnumpy() for k, p in net.collect_params().items()}}"]
     if kind == "probe":
-        return [f"# probe {a['name']}: see conformance/adapters/reference/session.py"]
+        return [f"# probe {a['name']} {a.get('args', {})}: see conformance/adapters/reference/"]
+    if kind == "random":
+        low, high = a.get("low", 0.0), a.get("high", 1.0)
+        return [f"{a['as']} = ref.array(ref.rng.uniform({low}, {high}, shape={tuple(a.get('shape', ()))}))"]
+    if kind == "attach_grad":
+        return [f"{a['value']}.attach_grad()"]
     return [f"# {kind}: {a}"]
 
 

@@ -35,6 +35,8 @@ _COMPUTE = {
     "add": "{0} + {1}",
     "mul": "{0} * {1}",
     "sum_two_x_squared": "(2 * {0} * {0}).sum()",
+    "norm": "{0}.norm()",
+    "add_out": "nd.elemwise_add({0}, {1}, out={2})",
 }
 
 
@@ -50,6 +52,10 @@ def _init_expr(spec) -> str:
         "xavier": "init.Xavier()",
         "zeros": "init.Zero()",
         "ones": "init.One()",
+        "orthogonal": f"init.Orthogonal(scale={args.get('scale', 1.414)})",
+        "msra": f"init.MSRAPrelu(factor_type='in', slope={args.get('slope', 0.25)})",
+        "mixed": f"init.Mixed({args.get('patterns')!r}, [{', '.join(_init_expr(i) for i in args.get('inits', []))}])",
+        "load": f"init.Load({args.get('file')!r}, default_init={_init_expr(args.get('default'))})",
         "custom": "MyInit()",
     }.get(kind, repr(spec))
 
@@ -94,7 +100,26 @@ class _Writer:
             extra = "".join(
                 f", {k}={args[k]!r}" for k in ("activation", "in_units", "use_bias") if k in args
             )
+            if args.get("params_from"):  # 004 §6.2: params=shared.params
+                extra += f", params={args['params_from']}.params"
             expr = f"nn.Dense({args['units']}{extra})"
+        elif kind == "named_sequential":  # note 001's add_module(name, block), Gluon's register_child
+            self.count += 1
+            var = f"seq{self.count}"
+            self.lines.append(f"{var} = nn.Sequential()")
+            for name, child in args.items():
+                self.lines.append(f"{var}.register_child({self.model(child)}, {name!r})")
+            expr = var
+        elif kind == "my_sequential_by_object":  # note 001 as written, in Gluon: _children[block] = block
+            self.count += 1
+            var = f"seq{self.count}"
+            self.lines.append(f"{var} = MySequentialByObject()  # add(): self._children[block] = block")
+            for child in args:
+                self.lines.append(f"{var}.add({self.model(child)})")
+            expr = var
+        elif kind == "fancy_mlp" and (args or {}).get("variant", "000") != "000":
+            expr = {"001": "FixedHiddenMLP001()", "003": "FancyMLP003()", "004": "FancyMLP004()"}[args["variant"]]
+            self.lines.append(f"# {expr}: see conformance/adapters/mxnet/note_models.py")
         elif kind in ("sequential", "my_sequential"):
             self.count += 1
             var = f"seq{self.count}"
@@ -234,7 +259,13 @@ class _Writer:
         elif kind == "to_numpy":
             add(f"{args['as']} = {args['value']}.asnumpy()")
         elif kind == "probe":
-            add(_PROBES.get(args["name"], f"# probe {args['name']}"))
+            add(_PROBES.get(args["name"], f"# probe {args['name']} {args.get('args', {})}"))
+        elif kind == "random":
+            call = ", ".join([str(args[k]) for k in ("low", "high") if k in args]
+                             + ([f"shape={tuple(args['shape'])}"] if "shape" in args else []))
+            add(f"{args['as']} = nd.random.uniform({call})")
+        elif kind == "attach_grad":
+            add(f"{args['value']}.attach_grad()")
         else:
             add(f"# {kind}: {args}")
 

@@ -114,11 +114,14 @@ _INITS = {
     "xavier": "tf.keras.initializers.GlorotUniform()",
     "zeros": "tf.keras.initializers.Zeros()",
     "ones": "tf.keras.initializers.Ones()",
+    "orthogonal": "tf.keras.initializers.Orthogonal(gain={scale})",
+    "msra": "tf.keras.initializers.VarianceScaling(scale=2 / (1 + {slope} ** 2), mode='fan_in', distribution='untruncated_normal')",
 }
 
 _COMPUTE = {
     "two_x_squared": "2 * {0} * {0}", "sum": "tf.reduce_sum({0})", "add": "{0} + {1}",
     "mul": "{0} * {1}", "sum_two_x_squared": "tf.reduce_sum(2 * {0} * {0})",
+    "norm": "tf.norm({0})", "add_out": "None",
 }
 
 
@@ -129,7 +132,9 @@ def _init_expr(init, classes: dict) -> str:
     if name == "custom":
         classes["zero_small"] = _CLASSES["zero_small"]
         return "ZeroSmall()"
-    args = {"mean": 0, **(args or {})}
+    if name in ("mixed", "load"):
+        return "(lambda shape, dtype=None: None)"  # Keras has no mixed/load initializer (unsupported)
+    args = {"mean": 0, "scale": 1.414, "slope": 0.25, **(args or {})}
     return _INITS[name].format(**args)
 
 
@@ -141,7 +146,15 @@ def _model(node: dict, classes: dict, shared: list) -> str:
     args = node[kind] or {}
     if kind == "reuse":
         return args
-    if kind == "dense":
+    if kind == "dense" and args.get("params_from"):  # 004's params=shared.params: call the shared layer
+        text = (f"tf.keras.Sequential([{args['params_from']}, "
+                f"tf.keras.layers.Activation({args.get('activation') or 'linear'!r})])")
+    elif kind in ("named_sequential", "my_sequential_by_object"):
+        text = "None"  # named_sequential / my_sequential_by_object: no Keras counterpart (unsupported)
+    elif kind == "fancy_mlp" and args.get("variant", "000") != "000":
+        text = {"001": "FixedHiddenMLP001()", "003": "FancyMLP()", "004": "FancyMLP004()"}[args["variant"]]
+        shared.append(f"# {text}: note {args['variant']}'s model, see conformance/adapters/tensorflow/note_models.py")
+    elif kind == "dense":
         text = f"tf.keras.layers.Dense({args['units']}"
         if args.get("activation"):
             text += f", activation='{args['activation']}'"

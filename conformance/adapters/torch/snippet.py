@@ -75,6 +75,16 @@ class _Model:
             cls = "nn.Sequential" if kind == "sequential" else "MySequential"
             self.classes.add(cls)
             core = f"{cls}(" + ", ".join(parts) + ")"
+        elif kind == "my_sequential_by_object":  # note 001 as written: self._modules[block] = block
+            parts = [e for child in args for e in self.expr(child, flat=True)]
+            self.classes.add("NoteMySequential")
+            core = "NoteMySequential(" + ", ".join(parts) + ")"
+        elif kind == "named_sequential":  # note 001: net.add_module(f'block {i}', block1())
+            parts = [f"({name!r}, {self.expr(child)[0]})" for name, child in args.items()]
+            core = "nn.Sequential(__import__('collections').OrderedDict([" + ", ".join(parts) + "]))"
+        elif kind == "fancy_mlp" and args.get("variant", "000") != "000":
+            core = {"001": "FixedHiddenMLP001()", "003": "FancyMLP003()", "004": "FancyMLP004()"}[args["variant"]]
+            self.prelude.append(f"# {core}: note {args['variant']}'s FancyMLP, see conformance/adapters/torch/note_models.py")
         elif kind in ("mlp", "mlp_no_super", "list_mlp"):
             core = f"{_CLASS_OF[kind]}({args.get('in_units', '')})"
         elif kind == "my_dense":
@@ -121,7 +131,12 @@ def apply_now_or_at_first_forward(init_fn):
 def _accessor(native: str) -> str:
     out = "net"
     for part in native.split("."):
-        out += f"[{part}]" if part.isdigit() else f".{part}"
+        if part.isdigit():
+            out += f"[{part}]"
+        elif part.isidentifier():
+            out += f".{part}"
+        else:  # a child added under a name that is not an identifier (add_module('block 0', ...))
+            out += f"._modules[{part!r}]"
     return out
 
 
@@ -132,7 +147,7 @@ def _source(name: str) -> str:
 
 
 def _class_sources(names: set[str]) -> list[str]:
-    wanted = [n for n in ("MySequential", "MLP", "MLPNoSuper", "ListMLP", "FixedHiddenMLP", "NestMLP",
+    wanted = [n for n in ("MySequential", "NoteMySequential", "MLP", "MLPNoSuper", "ListMLP", "FixedHiddenMLP", "NestMLP",
                           "CenteredLayer", "MyLinear", "LazyMyLinear") if n in names]
     out = []
     if any(n in _NEEDS_LINEAR_HELPER for n in wanted):
@@ -211,6 +226,10 @@ def _init_lines(args, paths) -> list[str]:
             "uniform": f"nn.init.uniform_({{w}}, {a.get('low', -0.07)}, {a.get('high', 0.07)})",
             "xavier": "nn.init.xavier_uniform_({w})", "zeros": "nn.init.zeros_({w})",
             "ones": "nn.init.ones_({w})",
+            "orthogonal": f"nn.init.orthogonal_({{w}}, gain={a.get('scale', 1.414)})",
+            "msra": f"nn.init.kaiming_normal_({{w}}, a={a.get('slope', 0.25)}, mode='fan_in', nonlinearity='leaky_relu')",
+            "mixed": "pass  # torch has no Mixed initializer (unsupported)",
+            "load": "pass  # torch has no Load initializer (unsupported)",
             "custom": "nn.init.uniform_({w}, -10, 10); {w}.data *= {w}.data.abs() >= 5",
         }[kind]
         if target and target in paths:
@@ -282,6 +301,8 @@ def _step_lines(kind: str, args: dict, paths: dict, second: str, model: _Model) 
             "add": f"{out} = {a[0]} + {a[-1]}", "mul": f"{out} = {a[0]} * {a[-1]}",
             "sum_two_x_squared": f"{out} = (2 * {a[0]} * {a[0]}).sum()",
             "setitem_zero": f"{a[0]}[0] = 0; {out} = {a[0]}",
+            "norm": f"{out} = {a[0]}.norm()",
+            "add_out": f"{out} = torch.add({a[0]}, {a[1 % len(a)]}, out={a[-1]})",
         }[args["fn"]]
         return ["with torch.no_grad():", "    " + expr] if args.get("record") is False else [expr]
     if kind == "update":
