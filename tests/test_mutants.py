@@ -95,6 +95,23 @@ def _free_only_root(order):
             node.freed = True
 
 
+def _topological_order_with_repeats(root):
+    """Every path is walked: a value used twice is listed (and backpropagated) twice."""
+    order, stack = [], [(root, False)]
+    while stack:
+        tensor_, expanded = stack.pop()
+        if expanded:
+            order.append(tensor_)
+            continue
+        node = tensor_._node
+        if node is not None and node.freed:
+            raise autograd._graph_freed_error(tensor_)
+        stack.append((tensor_, True))
+        if node is not None:
+            stack.extend((p, False) for p in node.parents if autograd.in_graph(p))
+    return order
+
+
 def _record_without_training(train_mode=True):
     return autograd._scope(True, False)  # train_mode is dropped
 
@@ -121,6 +138,15 @@ def _unbroadcast_first_row(grad, shape):
     grad = np.asarray(grad)
     while grad.ndim > len(shape):
         grad = grad[0]  # takes one row instead of summing the broadcast axis
+    return grad.reshape(shape)
+
+
+def _unbroadcast_leading_axes_only(grad, shape):
+    grad = np.asarray(grad)
+    while grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    if grad.size != int(np.prod(shape)):  # a kept size-1 axis is not summed: one row is taken
+        grad = grad[tuple(slice(0, n) for n in shape)]
     return grad.reshape(shape)
 
 
@@ -287,6 +313,11 @@ def _own_initializer_ignored(monkeypatch):
             self.init = own
 
     monkeypatch.setattr(parameter.Parameter, "initialize", initialize)
+
+
+def _zero_grad_zeroes_data(self):
+    if self._var is not None:
+        self._var._data[...] = 0  # the values are zeroed instead of the gradient
 
 
 def _reset_device_loses_values(self, device_):
@@ -463,6 +494,17 @@ def _drop_last(model):
     arrays = _PARAMS_TO_ARRAYS(model)
     if arrays:
         arrays.popitem()
+    return arrays
+
+
+def _params_to_arrays_deduplicated(model):
+    from collections import OrderedDict
+
+    arrays, seen = OrderedDict(), set()
+    for path, p in serialization.named_parameters(model).items():
+        if id(p) not in seen:  # a shared parameter is written under its first path only
+            seen.add(id(p))
+            arrays[path] = p.data()._data
     return arrays
 
 
@@ -649,6 +691,9 @@ MUTANTS = {
     "second-backward-allowed": lambda mp: mp.setattr(autograd, "_free_graph", lambda order: None),
     "retain-graph-ignored": lambda mp: mp.setattr(autograd, "backward", _retain_graph_ignored),
     "free-only-the-root-node": lambda mp: mp.setattr(autograd, "_free_graph", _free_only_root),
+    "topological-order-with-repeats": lambda mp: mp.setattr(
+        autograd, "_topological_order", _topological_order_with_repeats
+    ),
     "backward-uses-element-0": lambda mp: mp.setattr(
         autograd, "_implicit_head", _first_element_head
     ),
@@ -672,6 +717,9 @@ MUTANTS = {
     ),
     "broadcast-grad-takes-one-row": lambda mp: mp.setattr(
         ops, "_unbroadcast", _unbroadcast_first_row
+    ),
+    "broadcast-grad-keeps-size-1-axis-unsummed": lambda mp: mp.setattr(
+        ops, "_unbroadcast", _unbroadcast_leading_axes_only
     ),
     "mul-grads-swapped": lambda mp: mp.setattr(ops, "mul", _mul_grads_swapped),
     "sub-grad-sign-lost": lambda mp: mp.setattr(ops, "sub", _sub_grad_sign),
@@ -719,6 +767,9 @@ MUTANTS = {
     "custom-initializer-on-bias": _custom_init_on_bias,
     "own-initializer-ignored": _own_initializer_ignored,
     "zero-grad-noop": lambda mp: mp.setattr(parameter.Parameter, "zero_grad", lambda self: None),
+    "zero-grad-zeroes-the-values": lambda mp: mp.setattr(
+        parameter.Parameter, "zero_grad", _zero_grad_zeroes_data
+    ),
     "move-ignored-by-parameters": lambda mp: mp.setattr(
         parameter.Parameter, "reset_device", lambda self, device_: None
     ),
@@ -792,6 +843,9 @@ MUTANTS = {
     ),
     # serialization
     "save-drops-a-parameter": lambda mp: mp.setattr(serialization, "_params_to_arrays", _drop_last),
+    "save-writes-shared-parameter-once": lambda mp: mp.setattr(
+        serialization, "_params_to_arrays", _params_to_arrays_deduplicated
+    ),
     "load-by-position": lambda mp: mp.setattr(serialization, "_match_loaded", _by_position),
     "load-ignores-missing-names": lambda mp: mp.setattr(
         serialization, "_match_loaded", _missing_ignored
@@ -1010,6 +1064,9 @@ MODULE_OF = {
         "spec_build",
     ),
     **dict.fromkeys(["sgd-step-sign-flipped", "sgd-step-ignores-lr"], "adapter"),
+    "topological-order-with-repeats": "autograd",
+    "broadcast-grad-keeps-size-1-axis-unsummed": "ops",
+    "zero-grad-zeroes-the-values": "parameter",
 }
 
 # Modules of the reference that hold behaviour (snippet.py only renders code for people).
