@@ -59,6 +59,16 @@ def make_initializer(init, session=None, path="", transpose=False):
         return initializers.Zeros()
     if name == "ones":
         return initializers.Ones()
+    if name in ("mixed", "load"):
+        from conformance.adapters.base import Unsupported
+
+        raise Unsupported(f"Keras has no {name} initializer: each layer takes its own initializer "
+                          "(kernel_initializer=...), and saved values load with load_weights / set_weights")
+    if name == "orthogonal":
+        return initializers.Orthogonal(gain=args.get("scale", 1.414))
+    if name == "msra":  # MXNet's MSRAPrelu(factor_type='in', slope): untruncated He normal
+        return initializers.VarianceScaling(scale=2.0 / (1.0 + args.get("slope", 0.25) ** 2), mode="fan_in",
+                                            distribution="untruncated_normal")
     if name == "custom" and args.get("name") == "zero_small":
         return _zero_small_class()(session, path, transpose)
     raise ValueError(f"unknown initializer {init!r}")

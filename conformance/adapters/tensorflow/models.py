@@ -180,7 +180,7 @@ def in_dim(node: dict):
     if kind in ("dense", "my_dense", "mlp", "list_mlp", "mlp_no_super"):
         return (args or {}).get("in_units")
     if kind == "fancy_mlp":
-        return 20
+        return 10 if (args or {}).get("variant") == "004" else 20
     if kind in ("sequential", "my_sequential") and args:
         return in_dim(args[0])
     return None
@@ -205,6 +205,12 @@ class _Builder:
 
     def dense(self, args, prefix, activation=None):
         keras = self.keras
+        if args.get("params_from"):
+            from conformance.adapters.tensorflow.note_models import shared_dense
+
+            source, _first = self.marked[args["params_from"]]
+            self.dense_refs(source, prefix, args.get("use_bias", True))  # the same variables
+            return shared_dense(self.tf, keras)(source, args.get("activation", activation))
         init = args.get("init") or {}
         kwargs = {}
         for role, key, transpose in (("weight", "kernel_initializer", True), ("bias", "bias_initializer", False)):
@@ -263,6 +269,18 @@ class _Builder:
             model.build((None, dim))   # the Keras idiom for a known input shape
         return model
 
+    def make_named_sequential(self, args, prefix):
+        from conformance.adapters.base import Unsupported
+
+        raise Unsupported("Keras Sequential has no add_module(name, layer): a layer is named once, "
+                          "at construction (name=...)")
+
+    def make_my_sequential_by_object(self, args, prefix):
+        from conformance.adapters.base import Unsupported
+
+        raise Unsupported("Keras has no child registry to key by object (torch's _modules, Gluon's "
+                          "_children): a Layer tracks the layers assigned to its attributes or lists")
+
     def make_my_sequential(self, args, prefix):
         children = [self.node(child, _join(prefix, str(i))) for i, child in enumerate(args)]
         model = self.cls.MySequential(*children)
@@ -301,6 +319,16 @@ class _Builder:
         return self._mlp(model, args, prefix, (("layers.0", first), ("layers.1", second)))
 
     def make_fancy_mlp(self, args, prefix):
+        variant = (args or {}).get("variant", "000")
+        if variant != "000":
+            from conformance.adapters.tensorflow.note_models import fancy_variants  # the notes' own
+
+            cls, attr, width = fancy_variants(self.tf, self.keras)[variant]
+            model = cls()
+            getattr(model, attr).build((None, width))
+            self.dense_refs(getattr(model, attr), _join(prefix, attr))
+            self.result.layers[_join(prefix, attr)] = getattr(model, attr)
+            return model
         model = self.cls.FancyMLP()
         model.dense.build((None, 20))
         self.dense_refs(model.dense, _join(prefix, "dense"))

@@ -102,3 +102,10 @@ class TensorflowNotesMixin:
         from conformance.adapters.notes_probes import np_save_as_written
 
         return np_save_as_written(self, values, kind)
+
+    def probe_prefix_names(self, prefix):
+        """Keras' counterpart of Gluon's prefix is the layer name: Dense(3, name=prefix) on 5 inputs."""
+        keras = self.adapter.keras
+        dense = keras.layers.Dense(3, name=prefix)
+        dense.build((None, 5))
+        return {"prefix": dense.name, "names": [variable_path(v) for v in dense.weights]}

@@ -38,6 +38,13 @@ def fill_tensor(session, tensor, init, name: str) -> None:
         nn.init.zeros_(tensor)
     elif kind == "ones":
         nn.init.ones_(tensor)
+    elif kind in ("mixed", "load"):
+        raise Unsupported(f"torch has no {kind} initializer: the idiom is net.apply(fn) choosing by "
+                          "module, or load_state_dict for saved values")
+    elif kind == "orthogonal":
+        nn.init.orthogonal_(tensor, gain=args.get("scale", 1.414))
+    elif kind == "msra":  # MXNet's MSRAPrelu(factor_type='in', slope) is kaiming_normal_(a=slope)
+        nn.init.kaiming_normal_(tensor, a=args.get("slope", 0.25), mode="fan_in", nonlinearity="leaky_relu")
     elif kind == "custom":
         if args.get("name") != "zero_small":
             raise ValueError(f"unknown custom initializer {args.get('name')!r}")
