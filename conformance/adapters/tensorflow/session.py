@@ -177,10 +177,11 @@ class TensorflowSession(TensorflowNotesMixin, Session):
         self.notes["sgd_step"] = f"v.assign_sub(lr * g) on {applied} variables with a gradient"
 
     # -- forward and autograd ----------------------------------------------------------
-    def forward(self, input, name="out", mode="predict", record=True):
+    def forward(self, input, name="out", mode="predict", record=True, device="default"):
         tf = self.tf
         model = self._model()
-        x = tf.constant(input)
+        with tf.device(self.native_device(device)):
+            x = tf.constant(input)
         kwargs = {"training": True} if mode == "train" else {}
         scope = tf.device(self.model_device) if self.model_device else contextlib.nullcontext()
         with scope, self.recording(record):
