@@ -48,9 +48,13 @@ def summarise(value):
     return repr(value)[:300]
 
 
-def _num(x) -> float | None:
+def _num(x) -> float | str:
+    """JSON has no NaN or infinities: they are kept as the strings "NaN", "Infinity" and
+    "-Infinity", which the report shows as such (null would read as 'not observed')."""
     x = float(x)
-    return x if math.isfinite(x) else None
+    if math.isfinite(x):
+        return x
+    return "NaN" if math.isnan(x) else ("Infinity" if x > 0 else "-Infinity")
 
 
 def _clean(obj):

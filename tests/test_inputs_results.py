@@ -98,12 +98,14 @@ def test_summarise_large_array_keeps_only_stats():
     assert out["shape"] == [10, 10] and out["mean"] == 1.0 and out["std"] == 0.0 and out["frac_zero"] == 0.0
 
 
-def test_summarise_non_finite_numbers_become_null():
-    out = summarise(np.array([np.nan, np.inf, 1.0]))
-    assert out["values"] == [None, None, 1.0]
-    assert out["mean"] is None and out["max"] is None and out["min"] is None  # NaN spreads, JSON stays valid
+def test_summarise_non_finite_numbers_are_named_not_nulled():
+    out = summarise(np.array([np.nan, np.inf, -np.inf, 1.0]))
+    assert out["values"] == ["NaN", "Infinity", "-Infinity", 1.0]
+    assert out["mean"] == "NaN" and out["max"] == "NaN" and out["min"] == "NaN"  # NaN spreads, JSON stays valid
     json.dumps(out, allow_nan=False)
-    assert summarise(float("nan")) is None and summarise(float("-inf")) is None
+    assert summarise(float("nan")) == "NaN" and summarise(float("-inf")) == "-Infinity"
+    assert summarise(np.float32(np.inf)) == {"shape": [], "dtype": "float32", "mean": "Infinity", "std": "NaN",
+                                             "min": "Infinity", "max": "Infinity", "frac_zero": 0.0, "values": "Infinity"}
 
 
 def test_summarise_empty_int_bool_and_scalar_arrays():
