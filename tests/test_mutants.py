@@ -673,6 +673,17 @@ def _sgd_lr_ignored(self, lr):
         param.data()[:] = param.data() - param.grad()
 
 
+def _mean_loss_as_sum(monkeypatch):
+    session = _session_class()
+    backward = session.backward
+
+    def patched(self, of="out", loss="sum", head=None, retain_graph=False):
+        loss = "sum" if loss == "mean" else loss  # the 1/n of the mean is lost
+        return backward(self, of=of, loss=loss, head=head, retain_graph=retain_graph)
+
+    monkeypatch.setattr(session, "backward", patched)
+
+
 def _on_session(attr, replacement):
     return lambda mp: mp.setattr(_session_class(), attr, replacement)
 
@@ -915,6 +926,7 @@ MUTANTS = {
     # the reference adapter's update steps
     "sgd-step-sign-flipped": _on_session("sgd_step", _sgd_sign_flipped),
     "sgd-step-ignores-lr": _on_session("sgd_step", _sgd_lr_ignored),
+    "mean-loss-treated-as-sum": _mean_loss_as_sum,
 }
 
 # The reference module each mutant breaks (the reference adapter counts as "adapter").
@@ -1067,6 +1079,7 @@ MODULE_OF = {
     "topological-order-with-repeats": "autograd",
     "broadcast-grad-keeps-size-1-axis-unsummed": "ops",
     "zero-grad-zeroes-the-values": "parameter",
+    "mean-loss-treated-as-sum": "adapter",
 }
 
 # Modules of the reference that hold behaviour (snippet.py only renders code for people).
