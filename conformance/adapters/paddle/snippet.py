@@ -104,6 +104,8 @@ _INIT_EXPR = {
     "xavier": "nn.initializer.XavierUniform()",
     "zeros": "nn.initializer.Constant(value=0.0)",
     "ones": "nn.initializer.Constant(value=1.0)",
+    "orthogonal": "nn.initializer.Orthogonal(gain={scale})",
+    "msra": "nn.initializer.KaimingNormal(negative_slope={slope}, nonlinearity='leaky_relu')",
 }
 
 
@@ -112,7 +114,8 @@ def init_expr(init) -> str:
     args = dict(args or {})
     values = {"mean": float(args.get("mean", 0.0)), "sigma": float(args.get("sigma", 0.01)),
               "value": float(args.get("value", 0)), "low": float(args.get("low", -0.07)),
-              "high": float(args.get("high", 0.07))}
+              "high": float(args.get("high", 0.07)), "scale": float(args.get("scale", 1.414)),
+              "slope": float(args.get("slope", 0.25))}
     return _INIT_EXPR[kind].format(**values)
 
 
@@ -121,6 +124,7 @@ class _Model:
     marked `as` is bound with `:=` where it is built, so the draws happen in the same order."""
 
     def __init__(self, input_shape):
+        self.tensors: set[str] = set()
         self.helpers: set[str] = set()
         self.classes: set[str] = set()
         self.input_shape = input_shape
@@ -138,12 +142,13 @@ class _Model:
             n_in = args.get("in_units") or (shape[-1] if shape else None)
             attrs = ""
             inits = args.get("init") or {}
+            no_bias = args.get("use_bias", True) is False
             for attr in ("weight", "bias"):
                 init = inits.get(attr)
-                if init not in (None, "default") and next(iter(init)) != "custom":
+                if attr == "bias" and no_bias:
+                    attrs += ", bias_attr=False"
+                elif init not in (None, "default") and next(iter(init)) != "custom":
                     attrs += f", {attr}_attr=paddle.ParamAttr(initializer={init_expr(init)})"
-            if args.get("use_bias", True) is False:
-                attrs += ", bias_attr=False"
             core = f"nn.Linear({n_in}, {args['units']}{attrs})"
             if args.get("params_from"):
                 self.helpers.add("share")
@@ -360,6 +365,9 @@ def _init_lines(args, paths: _Paths, model_spec) -> list[str]:
                 body.append(f"{expr}({acc}.{attr})")
         return lines + ["with paddle.no_grad():"] + ["    " + b for b in body or ["pass"]]
     (kind, _), = init.items()
+    if kind in ("mixed", "load"):
+        return lines + [(f"# paddle has no {kind} initializer: net.apply(fn) choosing by layer, "
+                        "or net.set_state_dict(paddle.load(path))")]
     fn = ["def init_fn(m):", "    if isinstance(m, (nn.Linear, MyLinear)):" if "MyLinear" in _class_names(model_spec)
           else "    if isinstance(m, nn.Linear):"]
     if kind == "custom":
@@ -464,7 +472,11 @@ def _step_lines(kind: str, args: dict, paths: _Paths, model: _Model, values: lis
         extra += ["retain_graph=True"] if args.get("retain_graph") else []
         return [f"{target}.backward({', '.join(extra)})"]
     if kind == "zero_grad":
-        return ["net.clear_gradients()  # Paddle 3: set_to_zero=True"]
+        lines = ["net.clear_gradients()  # Paddle 3: set_to_zero=True"] if model.spec is not None else []
+        for n in dict.fromkeys(values):
+            if n in model.tensors:
+                lines += [f"if {v(n)}.grad is not None and not {v(n)}.stop_gradient:", f"    {v(n)}.clear_grad()"]
+        return lines
     if kind == "write_param":
         p = paths.param(args["param"])
         if "add" in args:
@@ -503,6 +515,7 @@ def _step_lines(kind: str, args: dict, paths: _Paths, model: _Model, values: lis
         return [f"{v(target)} = {v(target)}.to({place(args['device'])})"]
     if kind == "tensor":
         values.append(args["name"])
+        model.tensors.add(args["name"])
         grad = ", stop_gradient=False" if args.get("requires_grad") else ""
         return [f"{v(args['name'])} = paddle.to_tensor({numpy_source(args['value'])}, place={place(args.get('device'))}{grad})",
                 f"{v(args['name'])}.name = {args['name']!r}  # instead of generated_tensor_N"]
