@@ -420,7 +420,7 @@ def test_adapter_classifies_the_reference_errors():
 
 def test_adapter_snippet_is_a_runnable_program(tmp_path, monkeypatch):
     from conformance.adapters.reference.adapter import ReferenceAdapter
-    from conformance.loader import Case
+    from conformance.loader import Case, Outcome
 
     case = Case(
         id="demo",
@@ -429,7 +429,7 @@ def test_adapter_snippet_is_a_runnable_program(tmp_path, monkeypatch):
         title="demo",
         behaviours=["SH1"],
         source={},
-        expect=[],
+        outcomes=[Outcome(label="as-noted", says="demo", expect=[], normative=True)],
         model={
             "sequential": [
                 {"dense": {"units": 4, "in_units": 4, "activation": "relu"}, "as": "shared"},

@@ -178,7 +178,11 @@ def _step(kind: str, a: dict, pd: bool, model_lines: list[str]) -> list[str]:
             }.get(a.get("loss", "sum"), "None")
         return [f"{of}.backward({head}, retain_graph={retain})"]
     if kind == "zero_grad":
-        return ["net.collect_params().zero_grad()"]
+        lines = ["net.collect_params().zero_grad()"] if model_lines else []
+        return lines + [  # tensors with a gradient attached are cleared too, as the adapter does
+            "for _t in [v for v in list(globals().values()) if isinstance(v, ref.Tensor) and v.grad is not None]:",
+            "    _t.grad[:] = 0",
+        ]
     if kind == "write_param":
         p = _path(a["param"], pd)
         if "add" in a:
