@@ -6,6 +6,7 @@ checks an observation the adapter must get right (layout, deferral, errors, save
 
 from __future__ import annotations
 
+import os
 from types import SimpleNamespace
 
 import numpy as np
@@ -18,6 +19,7 @@ from conformance.adapters.tensorflow.adapter import TensorflowAdapter
 from conformance.adapters.tensorflow.keras_version import keras3, legacy_requested
 from conformance.manual import evaluate
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 X = np.random.default_rng(1).uniform(size=(2, 20)).astype(np.float32)
 
 
@@ -195,3 +197,13 @@ def test_tensor_dict_roundtrip_without_pickle(adapter, tmp_path):
     loaded = session.value("loaded")
     assert list(loaded) == ["x", "y"] and loaded["y"].shape == (4,)
     assert "needs pickle" in session.notes["note_way:mydict"]
+
+
+def test_snippet_runs_the_columns_keras(adapter):
+    """A tf-keras column's snippet sets TF_USE_LEGACY_KERAS before importing TF; others do not."""
+    from conformance.loader import load_specs
+
+    case = next(c for c in load_specs([os.path.join(ROOT, "specs")]) if c.id == "mlp-without-parent-constructor-fails")
+    text = adapter.snippet(case)
+    assert ('os.environ["TF_USE_LEGACY_KERAS"] = "1"' in text) == legacy_requested()
+    compile(text, "<snippet>", "exec")

@@ -13,7 +13,7 @@ import os
 import re
 
 from conformance.adapters.base import Adapter
-from conformance.adapters.tensorflow.keras_version import keras, keras_version
+from conformance.adapters.tensorflow.keras_version import keras, keras_version, legacy_requested
 
 # (canonical kind, pattern on the full message, phases where it applies or None for all)
 _ERROR_PATTERNS = (
@@ -144,7 +144,12 @@ class TensorflowAdapter(Adapter):
     def snippet(self, case) -> str:
         from conformance.adapters.tensorflow.snippet import snippet
 
-        return snippet(case)
+        text = snippet(case)
+        if legacy_requested() and text:
+            # the same tf.keras code runs Keras 2 (tf_keras) when this is set before TF loads
+            text = ('import os\nos.environ["TF_USE_LEGACY_KERAS"] = "1"  # tf.keras is tf_keras (Keras 2)\n'
+                    + text)
+        return text
 
 
 def _variable_device(var) -> str:
