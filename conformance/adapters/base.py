@@ -32,6 +32,18 @@ Conventions every adapter follows (the spec language in README.md is normative):
   user-level model code sets `__conformance_user_code__ = True`, so that an error raised
   in it (e.g. reading a Keras weight before build) counts as the framework's behaviour.
 - `session.notes` (a dict) is recorded as the observation `adapter_notes`.
+
+What every session shares lives here, so a new framework writes only what differs:
+`Session` keeps the value namespace (`values`, `named()`), host/native conversion of
+nested values (`host`/`host_leaf`, `to_native`/`native_leaf`), `file_path`, `log_init`,
+and generic `compute`, `update`, `value`, `device_of` and `probe` (dispatching to
+`probe_<name>`) built on small hooks (`recording`, `produced`, `value_grad_native`,
+`update_in_place`, `param_array`, `device_of_array`, `canonical_device`). Frameworks
+whose blocks register parameters and children by name (Gluon, the reference) start from
+`BlockTreeSession`. `Adapter.classify_error` reads the tables `error_patterns` and
+`error_types` (see `classify_by_table`). A new framework is one folder
+`conformance/adapters/<name>/`, one registry line in `conformance/adapters/__init__.py`
+and one tox env.
 """
 
 from __future__ import annotations
