@@ -150,6 +150,17 @@ def _define() -> SimpleNamespace:
                 X = block(X)
             return X
 
+    class MyDenseKwargs(nn.Layer):
+        """004's MyDense(units, in_units, **kwargs): the keyword arguments go to nn.Layer (name_scope)."""
+
+        def __init__(self, in_units, units, **kwargs):
+            super().__init__(**kwargs)
+            self.weight = self.create_parameter(shape=[in_units, units])
+            self.bias = self.create_parameter(shape=[units], is_bias=True)
+
+        def forward(self, X):
+            return F.relu(paddle.matmul(X, self.weight) + self.bias)
+
     class NestMLP(nn.Layer):
         def __init__(self, in_units=20):
             super().__init__()
@@ -183,6 +194,7 @@ def _define() -> SimpleNamespace:
         MySequential=MySequential, FixedHiddenMLP=FixedHiddenMLP, NestMLP=NestMLP,
         CenteredLayer=CenteredLayer, MyLinear=MyLinear, FixedHiddenMLP001=FixedHiddenMLP001,
         FancyMLP003=FancyMLP003, FancyMLP004=FancyMLP004, NoteMySequential=NoteMySequential,
+        MyDenseKwargs=MyDenseKwargs,
     )
 
 

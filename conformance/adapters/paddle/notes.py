@@ -80,6 +80,12 @@ class PaddleNotesMixin:
         nn = self.C.nn
         return {"is_model": issubclass(nn.Sequential, nn.Layer), "base": "Layer", "class": nn.Sequential.__name__}
 
+    def probe_prefix_names(self, prefix):
+        """004's MyDense(in_units=5, units=3, prefix=...): Paddle's nn.Layer takes name_scope, which
+        names the parameters the layer creates (<name_scope>_<n>.w_0)."""
+        dense = self.C.MyDenseKwargs(in_units=5, units=3, name_scope=prefix)
+        return {"prefix": prefix, "full_name": dense.full_name(), "names": [p.name for p in dense.parameters()]}
+
     def probe_np_save(self, values, kind="one"):
         """003 读取和存储: np.save of the framework's tensors, then np.load without pickle."""
         return np_save_as_written(self, values, kind)

@@ -22,7 +22,7 @@ _CLASS_OF = {
     "fancy_mlp": "FixedHiddenMLP", "nest_mlp": "NestMLP", "centered": "CenteredLayer", "my_dense": "MyLinear",
 }
 _VARIANTS = {"001": "FixedHiddenMLP001", "003": "FancyMLP003", "004": "FancyMLP004"}
-_ORDER = ("MySequential", "NoteMySequential", "FixedHiddenMLP001", "FancyMLP003", "FancyMLP004", "MLP", "MLPNoSuper", "ListMLP", "FixedHiddenMLP", "NestMLP", "CenteredLayer", "MyLinear")
+_ORDER = ("MyDenseKwargs", "MySequential", "NoteMySequential", "FixedHiddenMLP001", "FancyMLP003", "FancyMLP004", "MLP", "MLPNoSuper", "ListMLP", "FixedHiddenMLP", "NestMLP", "CenteredLayer", "MyLinear")
 
 _MY_INIT = '''
 def my_init(param):
@@ -428,6 +428,8 @@ def snippet(case) -> str:
         if kind == "initialize" and "custom" in repr(args.get("init")):
             uses_my_init = True
     names = set(model.classes) | _class_names(case.model)
+    if any(kind == "probe" and args.get("name") == "prefix_names" for kind, args in case.steps):
+        names.add("MyDenseKwargs")
     for kind, args in case.steps:
         if kind == "load_params" and args.get("model"):
             names |= _class_names(args["model"])
@@ -568,6 +570,7 @@ def _step_lines(kind: str, args: dict, paths: _Paths, model: _Model, values: lis
                              "or [paddle.CPUPlace()])")],
             "saved_params": [f"print(list(paddle.load({pa.get('file')!r})))"],
             "sequential_class": ["print(issubclass(nn.Sequential, nn.Layer))"],
+            "prefix_names": [f"print([p.name for p in MyDenseKwargs(in_units=5, units=3, name_scope={pa.get('prefix')!r}).parameters()])"],
             "np_save": [f"np.save('saved.npy', {v(str(pa.get('values', 'x')).split(',')[0].strip())})"],
         }
         if args["name"] in notes:
