@@ -664,3 +664,110 @@ def test_cell_details_come_in_chunks_of_consecutive_cases(tmp_path):
     message = data_of(html)["detailFields"].index("message")
     assert [row[0][message] for row in details_of(html)["cells"]] == [
         f"message {n}" for n in range(250)]  # fmt: skip
+
+
+# -- claims of the notes ---------------------------------------------------------------------
+
+LEDGER = {
+    "claims": [
+        {"id": "000-4.1-01", "note": "000_a.txt", "section": "4.1", "framework": "mxnet",
+         "quote": "net(X) " + XSS, "cases": ["a"]},
+        {"id": "000-4.1-02", "note": "000_a.txt", "section": "4.1", "framework": "mxnet",
+         "quote": "two cases", "says": "both must pass", "cases": ["a", "b"]},
+        {"id": "000-4.1-03", "note": "000_a.txt", "section": "4.1", "framework": "any",
+         "quote": "training loop", "out_of_scope": "a dataset training loop"},
+        {"id": "001-4.2-01", "note": "001_b.txt", "section": "4.2", "framework": "torch",
+         "quote": "c holds", "cases": ["c"]},
+        {"id": "001-4.2-02", "note": "001_b.txt", "section": "4.2", "framework": "torch",
+         "quote": "no case yet"},
+    ]
+}  # fmt: skip
+
+
+def ledger_file(tmp_path, ledger=LEDGER):
+    path = tmp_path / "claims.yaml"
+    path.write_text(yaml.safe_dump(ledger, allow_unicode=True), encoding="utf-8")
+    return str(path)
+
+
+def claims_report(tmp_path, runs, claims_path):
+    out = write_report(write_runs(tmp_path, runs), str(tmp_path / "out"), None, claims_path)
+    merged = json.loads(read(out["json"]))
+    return out, read(out["html"]), read(out["markdown"]), merged["claims"]
+
+
+def test_claim_counts_per_note_match_the_ledger(tmp_path):
+    runs = [run("reference", "0.1.0", [case("a"), case("b"), case("c")])]
+    _, html, markdown, claims = claims_report(tmp_path, runs, ledger_file(tmp_path))
+    by_note = {n["note"]: n for n in claims["notes"]}
+    assert {k: by_note["000_a.txt"][k] for k in ("claims", "covered", "out_of_scope")} == {
+        "claims": 3, "covered": 2, "out_of_scope": 1}  # fmt: skip
+    assert {k: by_note["001_b.txt"][k] for k in ("claims", "covered", "out_of_scope")} == {
+        "claims": 2, "covered": 1, "out_of_scope": 0}  # fmt: skip
+    assert by_note["001_b.txt"]["uncovered"] == ["001-4.2-02"]
+    assert [c["passing"] for c in by_note["000_a.txt"]["columns"]] == [2]
+    assert claims["total"]["claims"] == 5 and claims["total"]["covered"] == 3
+    assert claims["problem"] is None
+    # the page: a section with one collapsed table per note, every value escaped
+    assert '<h2 id="claims-title">Claims of the notes</h2>' in html
+    assert len(re.findall(r'<details class="claims-note" data-note="[^"]+">', html)) == 2
+    assert "note 000_a.txt: 3 claims, 2 covered, 1 out of scope; reference 0.1.0: 2 of 2" in html
+    assert XSS not in html and "net(X) &lt;script&gt;" in html
+    assert "out of scope: a dataset training loop" in html
+    # the Markdown: one row per note and a total
+    assert "| 000\\_a.txt | 3 | 2 | 1 | 0 | 2 of 2 |" in markdown
+    assert "| 001\\_b.txt | 2 | 1 | 0 | 1 | 1 of 1 |" in markdown
+    assert "| **total** | 5 | 3 | 1 | 1 | 3 of 3 |" in markdown
+
+
+def test_the_kits_ledger_is_the_default_and_counted_as_conformance_claims_counts(tmp_path):
+    from conformance.claims import coverage, load_ledger
+    from conformance.report.claims import kit_ledger_path
+
+    runs = [run("reference", "0.1.0", [case("a")])]
+    _, _, _, claims = claims_report(tmp_path, runs, None)
+    expected = coverage(load_ledger(kit_ledger_path()))
+    assert claims["ledger"] == kit_ledger_path()
+    got = [(n["note"], n["claims"], n["covered"], n["out_of_scope"]) for n in claims["notes"]]
+    assert got == [(n["note"], n["claims"], n["covered"], n["out_of_scope"])
+                   for n in expected["notes"]]  # fmt: skip
+    assert claims["total"]["claims"] == expected["total"]["claims"] > 0
+
+
+def test_a_failing_case_lowers_only_its_columns_claim_count(tmp_path):
+    runs = [
+        run("reference", "0.1.0", [case("a"), case("b"), case("c")]),
+        run("torch", "2.13.0", [case("a"), case("b", "fail"), case("c")]),
+        run("mxnet", "1.9.1", [case("a"), case("b")]),  # c not run
+    ]
+    _, html, markdown, claims = claims_report(tmp_path, runs, ledger_file(tmp_path))
+    passing = {n["note"]: {c["label"]: c["passing"] for c in n["columns"]} for n in claims["notes"]}
+    # b fails on torch: claim 02 (cases a and b) does not pass there
+    assert passing["000_a.txt"] == {"reference 0.1.0": 2, "torch 2.13.0": 1, "mxnet 1.9.1": 2}
+    # c was not run on mxnet: its claim does not count there
+    assert passing["001_b.txt"] == {"reference 0.1.0": 1, "torch 2.13.0": 1, "mxnet 1.9.1": 0}
+    assert "torch 2.13.0: 1 of 2 claims' cases pass" in html
+    assert "mxnet 1.9.1: 0 of 1 claims' cases pass" in html
+    order = [c["label"] for c in claims["notes"][0]["columns"]]
+    cells = " | ".join(f"{passing['000_a.txt'][label]} of 2" for label in order)
+    assert f"| 000\\_a.txt | 3 | 2 | 1 | 0 | {cells} |" in markdown
+    row = re.search(
+        r'<th scope="row" class="mono cid"[^>]*>000-4.1-02</th>(.*?)</tr>', html, re.DOTALL
+    )
+    shown = dict(zip(order, re.findall(r'<td class="(s-[a-z]+)">', row.group(1))))
+    assert shown == {"reference 0.1.0": "s-pass", "torch 2.13.0": "s-fail", "mxnet 1.9.1": "s-pass"}
+
+
+@pytest.mark.parametrize("content", [None, "claims: [unclosed", "just: a mapping\n"])
+def test_a_missing_or_unreadable_ledger_still_renders_and_says_so(tmp_path, content):
+    path = tmp_path / "nowhere" / "claims.yaml"
+    if content is not None:
+        path.parent.mkdir()
+        path.write_text(content, encoding="utf-8")
+    runs = [run("reference", "0.1.0", [case("a"), case("b")])]
+    _, html, markdown, claims = claims_report(tmp_path, runs, str(path))
+    assert claims["problem"].startswith("claims ledger not found") and claims["notes"] == []
+    assert "claims ledger not found" in html and "claims ledger not found" in markdown
+    assert '<details class="claims-note"' not in html
+    assert [r["texts"][0] for r in parse_rows(html) if r["class"] == "case"][:2] == [
+        "a Title of a.", "b Title of b."]  # fmt: skip

@@ -11,6 +11,7 @@ import json
 import os
 
 from conformance.report.catalogue import load_catalogue
+from conformance.report.claims import default_ledger_path, load_ledger
 from conformance.report.html import render_html
 from conformance.report.markdown import render_markdown
 from conformance.report.merge import merge_runs
@@ -22,8 +23,13 @@ REPORT_FORMAT = "conformance-report/1"
 __all__ = ["REPORT_FORMAT", "load_view", "write_report", "write_view"]
 
 
-def load_view(results_paths: list[str], catalogue_path: str | None = None):
+def load_view(
+    results_paths: list[str], catalogue_path: str | None = None, claims_path: str | None = None
+):
     """(view, merged, unreadable) for the results files or folders named.
+
+    The claims ledger is `claims_path`, by default the one beside the catalogue, else the
+    kit's own (report.claims.default_ledger_path); a missing one is named on the page.
 
     Callers that keep the view while building more should pause the collector around
     both (`runs.gc_paused`), as `write_report` does."""
@@ -35,24 +41,30 @@ def load_view(results_paths: list[str], catalogue_path: str | None = None):
             except ResultsError as exc:
                 unreadable.append(exc)
         merged = merge_runs(runs)
-        view = build_view(merged, load_catalogue(catalogue_path), unreadable)
+        ledger = load_ledger(claims_path or default_ledger_path(catalogue_path))
+        view = build_view(merged, load_catalogue(catalogue_path), unreadable, ledger=ledger)
     return view, merged, unreadable
 
 
-def write_report(results_paths: list[str], out_dir: str, catalogue_path: str | None = None) -> dict:
+def write_report(
+    results_paths: list[str],
+    out_dir: str,
+    catalogue_path: str | None = None,
+    claims_path: str | None = None,
+) -> dict:
     """Write index.html, results.json and summary.md into `out_dir`; return their paths.
 
     `results_paths` may name files or folders (a folder means its *.json files).
     Returns {"html": path, "json": path, "markdown": path}.
     """
     with gc_paused():  # one pause for the whole report: see runs.gc_paused
-        return _load_and_write(results_paths, out_dir, catalogue_path)
+        return _load_and_write(results_paths, out_dir, catalogue_path, claims_path)
 
 
-def _load_and_write(results_paths, out_dir, catalogue_path) -> dict:
+def _load_and_write(results_paths, out_dir, catalogue_path, claims_path=None) -> dict:
     # A function of its own, so that the view is freed (by reference counting) before the
     # collector is switched back on: otherwise its first pass walks every object of it.
-    view, merged, unreadable = load_view(results_paths, catalogue_path)
+    view, merged, unreadable = load_view(results_paths, catalogue_path, claims_path)
     return write_view(view, merged, unreadable, out_dir)
 
 
@@ -77,7 +89,9 @@ def merged_json(view, merged, unreadable) -> str:
     The runs' own JSON text is spliced in unchanged (each case record carries its
     `outcome`, `expected_outcome`, `normative_outcome`, `outcomes` and `pin`):
     `columns[i]` describes `runs[i]`. The head adds, per column, how many cases follow the
-    notes and how many differ, and every claim a release broke.
+    notes and how many differ, every claim a release broke, and `claims`: the ledger's
+    claims per note (claims, covered, out of scope, uncovered) with, per column, how many
+    covered claims have all their cases passing there.
     """
     head = {
         "format": REPORT_FORMAT,
@@ -115,11 +129,40 @@ def merged_json(view, merged, unreadable) -> str:
             }
             for m in merged.mismatches
         ],
+        "claims": claims_json(view),
         "unreadable": [{"path": e.path, "reason": e.reason} for e in unreadable],
     }
     opening = json.dumps(head, ensure_ascii=False, indent=1)[:-2]  # drop the closing "\n}"
     runs = ",\n".join(c.run.text.strip() for c in merged.columns)
     return f'{opening},\n "runs": [\n{runs}\n]\n}}\n'
+
+
+def claims_json(view) -> dict | None:
+    """The `claims` key of results.json (None when the view was built without a ledger)."""
+    claims = view.claims
+    if claims is None:
+        return None
+    labels = [c.label for c in view.columns]
+
+    def counts(note) -> dict:
+        return {
+            "note": note.note,
+            "claims": note.claims,
+            "covered": note.covered,
+            "out_of_scope": note.out_of_scope,
+            "uncovered": list(note.uncovered),
+            "columns": [
+                {"label": label, "passing": passing, "of": note.covered}
+                for label, passing in zip(labels, note.passing)
+            ],
+        }
+
+    return {
+        "ledger": claims.path,
+        "problem": claims.problem,
+        "notes": [counts(note) for note in claims.notes],
+        "total": counts(claims.total) if claims.total else None,
+    }
 
 
 def _write_text(path: str, text: str) -> None:

@@ -39,6 +39,7 @@ def render_markdown(view: ReportView) -> str:
     if not view.columns:
         return "\n".join(out) + "\n"
     out += _counts_table(view)
+    out += _claims_coverage(view)
     out += _claims_broken(view)
     out += _notes_differ(view)
     out += ["", "## Cells that are not pass", ""]
@@ -94,6 +95,33 @@ def _counts_table(view: ReportView) -> list[str]:
         lines.append("| not run | " + " | ".join(str(c.missing) for c in view.columns) + " |")
     lines.append("| **total** | " + " | ".join(f"**{c.total}**" for c in view.columns) + " |")
     return lines
+
+
+def _claims_coverage(view: ReportView) -> list[str]:
+    """Per note: the ledger's claims, covered, out of scope, uncovered, and per column the
+    covered claims whose cases all pass there."""
+    claims = view.claims
+    if claims is None:
+        return []
+    out = ["", "## Claims of the notes", ""]
+    if claims.problem:
+        return out + [f"{md_text(claims.problem)} — no claim coverage is shown."]
+    out.append(
+        f"Ledger `{str(claims.path).replace('`', '')}`. Per column: covered claims whose "
+        "cases all pass there."
+    )
+    out.append("")
+    head = "| note | claims | covered | out of scope | uncovered | "
+    out.append(head + " | ".join(md_text(c.label) for c in view.columns) + " |")
+    out.append("|---|---:|---:|---:|---:|" + "---:|" * len(view.columns))
+    for note in claims.notes + [claims.total]:
+        name = "**total**" if note is claims.total else md_text(note.note)
+        cells = " | ".join(f"{p} of {note.covered}" for p in note.passing)
+        out.append(
+            f"| {name} | {note.claims} | {note.covered} | {note.out_of_scope} | "
+            f"{len(note.uncovered)} | {cells} |"
+        )
+    return out
 
 
 def _claims_broken(view: ReportView) -> list[str]:

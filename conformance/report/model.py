@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from conformance.report.catalogue import Catalogue
+from conformance.report.claims import Ledger
 from conformance.report.merge import Merged
 from conformance.report.runs import LEGACY_STATUSES, STATUSES, ResultsError, cell_label
 
@@ -126,6 +127,42 @@ class Banner:
 
 
 @dataclass
+class ClaimRow:
+    """One claim of the ledger, with what its cases do in each column."""
+
+    id: str
+    section: str
+    quote: str
+    says: str
+    cases: list[str]
+    out_of_scope: str  # the reason, "" for a claim with cases
+    # per column: "pass" when every case of the claim passed there, else the worst status of
+    # its cases that did not pass (MISSING when they were not run); "" when out of scope
+    statuses: list[str] = field(default_factory=list)
+
+
+@dataclass
+class NoteClaims:
+    """The claims of one note: counts, and per column the covered claims whose cases all pass."""
+
+    note: str
+    claims: int = 0
+    covered: int = 0  # claims with cases
+    out_of_scope: int = 0
+    uncovered: list[str] = field(default_factory=list)  # neither cases nor a reason
+    passing: list[int] = field(default_factory=list)  # per column
+    rows: list[ClaimRow] = field(default_factory=list)
+
+
+@dataclass
+class ClaimsView:
+    path: str | None
+    problem: str | None  # "claims ledger not found: ..." when there is no usable ledger
+    notes: list[NoteClaims] = field(default_factory=list)
+    total: NoteClaims | None = None  # the sums over the notes (note "total", no rows)
+
+
+@dataclass
 class ReportView:
     generated: str
     columns: list[ColumnView]
@@ -135,6 +172,7 @@ class ReportView:
     banners: list[Banner]
     statuses: tuple[str, ...] = STATUSES
     changes: list[tuple[CaseEntry, ClaimChange]] = field(default_factory=list)
+    claims: ClaimsView | None = None  # None: the report was built without a ledger lookup
 
     @property
     def behaviour_count(self) -> int:
@@ -172,6 +210,7 @@ def build_view(
     catalogue: Catalogue,
     unreadable: list[ResultsError] = (),
     generated: str | None = None,
+    ledger: Ledger | None = None,
 ) -> ReportView:
     columns = merged.columns
     cases = _case_entries(merged)
@@ -195,7 +234,68 @@ def build_view(
         banners=_banners(merged, catalogue, unreadable),
         statuses=STATUSES + (LEGACY_STATUSES if legacy else ()),
         changes=[(entry, change) for entry in cases for change in entry.changes],
+        claims=None if ledger is None else claims_view(ledger, cases, len(columns)),
     )
+
+
+def claims_view(ledger: Ledger, cases: list[CaseEntry], n: int) -> ClaimsView:
+    """Claim coverage per note from the ledger, and per column (of `n`) how many covered
+    claims have every case passing there. One pass over the claims and their cases."""
+    view = ClaimsView(ledger.path, ledger.problem)
+    if ledger.problem:
+        return view
+    by_id = {entry.id: entry for entry in cases}
+    notes: dict[str, NoteClaims] = {}
+    for claim in ledger.claims:
+        name = str(claim.get("note") or "?")
+        note = notes.get(name)
+        if note is None:
+            note = notes[name] = NoteClaims(name, passing=[0] * n)
+        raw = claim.get("cases")
+        ids = [str(c) for c in raw] if isinstance(raw, list) else []
+        reason = claim.get("out_of_scope")
+        reason = str(reason).strip() if reason and not ids else ""
+        row = ClaimRow(
+            id=str(claim.get("id") or "?"),
+            section=str(claim.get("section") or ""),
+            quote=" ".join(str(claim.get("quote") or "").split()),
+            says=str(claim.get("says") or ""),
+            cases=ids,
+            out_of_scope=reason,
+        )
+        note.claims += 1
+        note.rows.append(row)
+        if ids:
+            note.covered += 1
+            entries = [by_id.get(c) for c in ids]
+            for ci in range(n):
+                status = _claim_status([e.statuses[ci] if e else MISSING for e in entries])
+                row.statuses.append(status)
+                note.passing[ci] += status == "pass"
+        else:
+            row.statuses = [""] * n
+            if reason:
+                note.out_of_scope += 1
+            else:
+                note.uncovered.append(row.id)
+    view.notes = [notes[k] for k in sorted(notes)]
+    total = NoteClaims("total", passing=[0] * n)
+    for note in view.notes:
+        total.claims += note.claims
+        total.covered += note.covered
+        total.out_of_scope += note.out_of_scope
+        total.uncovered += note.uncovered
+        total.passing = [a + b for a, b in zip(total.passing, note.passing)]
+    view.total = total
+    return view
+
+
+def _claim_status(statuses: list[str]) -> str:
+    """`pass` when every case passed; else the worst of those that did not (MISSING last)."""
+    others = [s for s in statuses if s != "pass"]
+    if not others:
+        return "pass"
+    return worst(others)
 
 
 def _case_entries(merged: Merged) -> list[CaseEntry]:
