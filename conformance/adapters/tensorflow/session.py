@@ -205,7 +205,10 @@ class TensorflowSession(TensorflowNotesMixin, Session):
         y = self.named(of)
         tape = self.value_tape.get(of)
         if tape is None:
-            tape = tf.GradientTape()   # the value was computed outside any tape
+            # The value was computed outside any tape: a user's entered-but-empty tape. An
+            # unentered tape would raise its own RuntimeError, which TF users never see.
+            with tf.GradientTape() as tape:
+                pass
             self.notes["backward"] = f"'{of}' was not recorded on a tape: TF returns None gradients"
         if head is not None:
             output_gradients = tf.constant(head, dtype=y.dtype)
