@@ -404,3 +404,43 @@ def test_screenshot_of_the_demo_matrix(browser, tmp_path):
     finally:
         page.close()
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+LEDGER = {"claims": [
+    {"id": "000-4.2.4-01", "note": "000_a.txt", "section": "4.2.4", "framework": "mxnet",
+     "quote": CLAIM, "cases": ["grad-sum", "shared-storage"]},
+    {"id": "000-4.2.4-02", "note": "000_a.txt", "section": "4.2.4", "framework": "any",
+     "quote": "a training loop", "out_of_scope": "a dataset training loop"},
+]}  # fmt: skip
+
+
+def test_claims_section_is_visible_and_a_note_opens(browser, tmp_path):
+    paths, catalogue = write_inputs(tmp_path / "in", RUNS, CATALOGUE)
+    # the ledger beside the catalogue is the one the report reads
+    ledger = tmp_path / "in" / "claims.yaml"
+    ledger.write_text(yaml.safe_dump(LEDGER, allow_unicode=True), encoding="utf-8")
+    html = write_report(paths, str(tmp_path / "out"), catalogue)["html"]
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    try:
+        page.goto(Path(html).as_uri())
+        page.wait_for_selector("body[data-ready='1']")
+        section = page.locator("section#claims")
+        section.scroll_into_view_if_needed()
+        assert section.locator("h2").is_visible()
+        note = section.locator("details.claims-note")
+        assert note.count() == 1
+        summary = note.locator("summary").inner_text()
+        # grad-sum fails on torch 2.13.0 only
+        assert "note 000_a.txt: 2 claims, 1 covered, 1 out of scope" in summary
+        assert "torch 2.12.0: 1 of 1" in summary and "torch 2.13.0: 0 of 1" in summary
+        rows = note.locator("table.claims-table tbody tr")
+        assert not rows.first.is_visible()  # collapsed by default
+        note.locator("summary").click()
+        rows.first.wait_for(state="visible")
+        assert rows.count() == 2
+        assert CLAIM in rows.first.inner_text()
+        cells = rows.first.locator("td")
+        assert cells.last.inner_text() == "fail"  # torch 2.13.0, the last column
+        assert "out of scope: a dataset training loop" in rows.nth(1).inner_text()
+    finally:
+        page.close()
