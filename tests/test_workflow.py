@@ -114,6 +114,8 @@ def test_the_committed_baseline_holds_a_results_file_per_column(root):
         assert results["import_error"] is None, name
         frameworks.add(results["framework"])
     assert {"reference", "torch", "tensorflow", "mxnet"} <= frameworks, names
+    # Each column env writes one file of its own (framework, version, component versions).
+    assert len(names) == len(_column_envs(_tox(root))), f"one baseline file per column env: {names}"
 
 
 # --- separate machines, one report -------------------------------------------------------------
