@@ -73,7 +73,7 @@ def test_statuses_and_the_failure_report(pytester, specs):
     result.stdout.fnmatch_lines([
         "*FAIL: [[]SH2, SH3[]] Fake case fails.*",
         "*claim: the claim of fails*",
-        "*FAIL shape of value out: expected [[]3, 3[]], observed [[]1, 1[]]*",
+        "*FAIL [[]as-noted[]] shape of value out: expected [[]3, 3[]], observed [[]1, 1[]]*",
     ])
     assert "unexpected ValueError in phase first_forward" in text
     assert "observed error: ValueError in first_forward: fake framework error: shapes do not fit" in text

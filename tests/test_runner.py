@@ -83,7 +83,7 @@ def test_statuses_in_process(tmp_path):
     cases = _specs(tmp_path, [
         _case("passes", 1), _case("fails-shape", 2, "[{shape: {value: out, equals: [2, 2]}}]"),
         _case("framework-error", FAIL_SEED), _case("expected-error", FAIL_SEED,
-                                                    "[{error: {phase: first_forward, kind: shape_mismatch}}]"),
+                                                    "[{error: {phase: first_forward, kind: shape_mismatch, step: 0}}]"),
         _case("unsupported", UNSUPPORTED_SEED), _case("skipped", SKIP_SEED),
     ])
     adapter = FakeAdapter()
