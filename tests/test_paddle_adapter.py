@@ -249,10 +249,10 @@ def test_second_device_is_skipped_with_the_reason(session):
 SNIPPET_SAMPLE = [
     "shared-layer-write-through", "custom-init-zero-small", "per-layer-initializers",
     "in-place-update-keeps-gradient", "second-backward-without-retain-fails", "my-dense-in-sequential",
-    "load-params-shape-mismatch-fails",
+    "load-params-shape-mismatch-fails", "notes-add-module-names", "constant-init-42",
 ]
 SNIPPET_FILES = ["params/sharing.yaml", "init/defaults.yaml", "autograd/basics.yaml", "custom/layers.yaml",
-                 "io/files.yaml"]
+                 "io/files.yaml", "params/notes_params.yaml"]
 
 
 def _observed_lines(session, execution) -> dict:
@@ -275,7 +275,7 @@ def _printed_lines(stdout: str) -> dict:
         if line.startswith("observe error "):
             got["error"] = line.split(" ")[2]
             continue
-        m = re.match(r"observe (param|value) (\S+) (\[.*?\]) sum=(\S+)$", line)
+        m = re.match(r"observe (param|value) (.+) (\[[^\]]*\]) sum=(\S+)$", line)  # names may hold spaces
         if m:
             got[f"{m.group(1)} {m.group(2)}"] = ([int(d) for d in re.findall(r"\d+", m.group(3))], float(m.group(4)))
     return got
