@@ -378,6 +378,9 @@ def _check_manual(args: dict, case, execution: Execution) -> CheckResult:
         expected = evaluate(case.model, {k: np.asarray(v) for k, v in params.items()}, x)
     except (ManualUnavailable, KeyError) as exc:
         return CheckResult(False, f"output_matches_manual: cannot evaluate by hand: {exc}")
+    except (ValueError, TypeError, IndexError) as exc:  # parameters of the wrong shape for this model
+        return CheckResult(False, f"output_matches_manual: cannot evaluate by hand with the observed parameters: "
+                                  f"{type(exc).__name__}: {exc}")
     close, detail = _closeness(output, expected.astype(np.float64))
     if not close and output.shape == expected.shape:
         close = bool(np.allclose(output, expected, rtol=1e-4, atol=1e-5))  # float32 accumulation order
@@ -391,6 +394,8 @@ def _same_structure(saved, loaded) -> tuple[bool, str]:
             return False, f"saved a dict, loaded {type(loaded).__name__}"
         if sorted(saved) != sorted(loaded):
             return False, f"keys {sorted(saved)} vs {sorted(loaded)}"
+        if list(saved) != list(loaded):  # same keys, another order: sorted, or reordered by the format
+            return False, f"key order {list(saved)} vs {list(loaded)}"
         for key in saved:
             ok, detail = _same_structure(saved[key], loaded[key])
             if not ok:

@@ -343,6 +343,17 @@ def test_roundtrip():
     _passes(expectation, evidence={"input:0": as_list, "value:back": [a.copy() for a in as_list]})
     _fails(expectation, "[0]: values differ", evidence={"input:0": as_list, "value:back": as_list[::-1]})
     _fails(expectation, "saved a list of 2, loaded dict", evidence={"input:0": as_list, "value:back": saved})
+    unsorted = {"zeta": np.ones(1, F32), "alpha": np.zeros(1, F32)}
+    _fails(expectation, "key order ['zeta', 'alpha'] vs ['alpha', 'zeta']",
+           evidence={"input:0": unsorted, "value:back": dict(sorted(unsorted.items()))})
+
+
+def test_output_matches_manual_with_parameters_that_do_not_fit_the_model_fails_cleanly():
+    model = {"dense": {"units": 2, "in_units": 3}}
+    case = _case([{"output_matches_manual": {}}], steps=[("forward", {"input": {"ones": [1, 3]}})], model=model)
+    evidence = {"value:out": np.zeros((1, 2), F32), "input:0": np.ones((1, 3), F32),
+                "all_params": {"weight": np.ones((5, 7), F32), "bias": np.zeros(2, F32)}}
+    _fails({"output_matches_manual": {}}, "cannot evaluate by hand", evidence=evidence, case=case)
 
 
 def test_probe():
