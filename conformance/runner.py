@@ -242,9 +242,17 @@ def _environment(framework, version, devices, spec_digest, started, import_error
         "format": FORMAT, "kit_version": __version__, "framework": framework,
         "framework_version": version or "unavailable", "components": components,
         "column": column_label(framework, version, components), "python": platform.python_version(),
+        "numpy": _numpy_version(),
         "platform": platform.platform(), "devices": devices, "spec_digest": spec_digest,
         "started": started, "finished": None, "import_error": import_error,
     }
+
+
+def _numpy_version() -> str:
+    """NumPy makes the kit's inputs and all of the reference: its version is part of where a run ran."""
+    import numpy
+
+    return numpy.__version__
 
 
 def results_path(out_dir: str, framework: str, version: str, components: dict | None = None) -> str:

@@ -4,8 +4,9 @@ Rule: runs on the reference everywhere, and on each real framework in its own to
 cases run once here, in this process, in REVERSE order; every record (all but `duration_s`)
 must equal the record of the same case in a forward run. The forward run is the column's
 results file that the env's `conformance run` wrote just before (a fresh worker process),
-when that file is for this framework version, its components, this kit and these specs, and
-is newer than the kit's code; otherwise this test makes the forward run itself, in this
+when that file is for this framework version, its components, this NumPy (the reference's
+arithmetic and the kit's inputs depend on it, and column envs pin other NumPy releases), this
+kit and these specs, and is newer than the kit's code; otherwise this test makes the forward run itself, in this
 process (twice the cost). Reversing puts other cases before every case, so state that one
 case leaks into the next (random state, name counters, placement) shows up as a difference.
 """
@@ -15,6 +16,7 @@ import importlib.util
 import json
 import os
 
+import numpy
 import pytest
 
 from conformance import __version__
@@ -59,6 +61,7 @@ def forward_run_file(framework: str, version: str, components: dict, n_cases: in
             continue
         if (results.get("framework") == framework and results.get("framework_version") == version
                 and (results.get("components") or {}) == components
+                and results.get("numpy") == numpy.__version__
                 and results.get("spec_digest") == digest and results.get("kit_version") == __version__
                 and not results.get("interrupted") and len(results.get("cases") or []) == n_cases
                 and not _kit_changed_after(path)):
@@ -96,10 +99,11 @@ def test_reverse_run_matches_the_forward_run(framework):
 def test_a_stale_or_foreign_results_file_is_not_used(tmp_path):
     """Only a file for this version, these specs, every case, written after the kit's code, is used."""
     n = len(load_specs([os.path.join(ROOT, "specs")]))
-    good = {"framework": "reference", "framework_version": __version__, "components": {},
+    good = {"framework": "reference", "framework_version": __version__, "components": {}, "numpy": numpy.__version__,
             "spec_digest": _digest(), "kit_version": __version__, "cases": [{}] * n}
     variants = {"good": good, "other-version": dict(good, framework_version="0.0.9"),
                 "other-components": dict(good, components={"keras": "2.15"}),
+                "other-numpy": dict(good, numpy="1.23.5"),
                 "other-specs": dict(good, spec_digest="0" * 64), "fewer-cases": dict(good, cases=[{}]),
                 "interrupted": dict(good, interrupted=True)}
     for name, results in variants.items():
