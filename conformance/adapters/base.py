@@ -438,6 +438,30 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
+class NamedParametersMixin:
+    """For frameworks whose modules list their parameters with `named_parameters()` (torch,
+    Paddle): the session's builder keeps `self.built.slots` (canonical path -> slot holding
+    the parameter); `self._param(path)` returns the native parameter."""
+
+    def probe_structure(self):
+        return {"text": str(self.model)}
+
+    def probe_param_type(self):
+        paths = self.param_paths()
+        if not paths:
+            return {"class": None}
+        return {"class": type(self._param(paths[0])).__name__}
+
+    def param_paths(self) -> list[str]:
+        if self.model is None:
+            return []
+        by_id = {}
+        for path, slot in self.built.slots.items():
+            by_id.setdefault(id(slot.get()), path)
+        # What the framework collects: named_parameters() (each parameter once, unregistered ones absent).
+        return [by_id.get(id(p), native) for native, p in self.model.named_parameters()]
+
+
 class BlockTreeSession(Session):
     """A Session for models that are trees of blocks registering their parameters and
     children by name (Gluon's `_reg_params`/`_children`; the reference copies Gluon).

@@ -13,7 +13,14 @@ import contextlib
 
 import numpy as np
 
-from conformance.adapters.base import AdapterBug, MissingValue, Session, Skip, Unsupported
+from conformance.adapters.base import (
+    AdapterBug,
+    MissingValue,
+    NamedParametersMixin,
+    Session,
+    Skip,
+    Unsupported,
+)
 from conformance.adapters.paddle import init as paddle_init
 from conformance.adapters.paddle.build import Builder
 from conformance.adapters.paddle.models import classes, write_data
@@ -27,7 +34,7 @@ def no_second_device(paddle) -> str:
             f"{paddle.device.cuda.device_count()}: a second device needs paddlepaddle-gpu and a GPU")
 
 
-class PaddleSession(PaddleNotesMixin, Session):
+class PaddleSession(PaddleNotesMixin, NamedParametersMixin, Session):
     def __init__(self, adapter, workdir: str):
         super().__init__(adapter, workdir)
         self.C = classes()
@@ -235,28 +242,10 @@ class PaddleSession(PaddleNotesMixin, Session):
         listed = [f"gpu:{i}" for i in range(count)] or [str(paddle.CPUPlace())]  # the book's try_all_gpus()
         return {"default": str(paddle.CPUPlace()), "second": None, "gpus": count, "listed": listed}
 
-    def probe_structure(self):
-        return {"text": str(self.model)}
-
-    def probe_param_type(self):
-        paths = self.param_paths()
-        if not paths:
-            return {"class": None}
-        return {"class": type(self._param(paths[0])).__name__}
-
     def probe_default_device(self):
         return {"device": self._canonical_place(self.paddle.to_tensor([1, 2, 3]).place)}
 
     # -- observers ----------------------------------------------------------
-    def param_paths(self) -> list[str]:
-        if self.model is None:
-            return []
-        by_id = {}
-        for path, slot in self.built.slots.items():
-            by_id.setdefault(id(slot.get()), path)
-        # What Paddle collects: named_parameters() (each parameter once, unregistered ones absent).
-        return [by_id.get(id(p), native) for native, p in self.model.named_parameters()]
-
     def native_names(self) -> dict[str, str]:
         if self.built is None:
             return {}

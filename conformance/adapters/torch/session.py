@@ -11,7 +11,14 @@ import contextlib
 import numpy as np
 
 from conformance.adapters.torch import init as torch_init
-from conformance.adapters.base import AdapterBug, MissingValue, Session, Skip, Unsupported
+from conformance.adapters.base import (
+    AdapterBug,
+    MissingValue,
+    NamedParametersMixin,
+    Session,
+    Skip,
+    Unsupported,
+)
 from conformance.adapters.torch.notes import TorchNotesMixin
 from conformance.adapters.torch.build import Builder
 from conformance.adapters.torch.models import classes, host_copy, write_data
@@ -20,7 +27,7 @@ _META_SKIP = ("the second device here is torch's 'meta' device, which holds shap
               "observing values on it needs a GPU")
 
 
-class TorchSession(TorchNotesMixin, Session):
+class TorchSession(TorchNotesMixin, NamedParametersMixin, Session):
     def __init__(self, adapter, workdir: str):
         super().__init__(adapter, workdir)
         self.C = classes()
@@ -213,28 +220,10 @@ class TorchSession(TorchNotesMixin, Session):
         listed = [f"cuda:{i}" for i in range(count)] or ["cpu"]  # the note's try_all_gpus()
         return {"default": "cpu", "second": self.second, "gpus": count, "listed": listed}
 
-    def probe_structure(self):
-        return {"text": str(self.model)}
-
-    def probe_param_type(self):
-        paths = self.param_paths()
-        if not paths:
-            return {"class": None}
-        return {"class": type(self._param(paths[0])).__name__}
-
     def probe_default_device(self):
         return {"device": self.canonical_device(self.torch.tensor([1, 2, 3]).device)}
 
     # -- observers ----------------------------------------------------------
-    def param_paths(self) -> list[str]:
-        if self.model is None:
-            return []
-        by_id = {}
-        for path, slot in self.built.slots.items():
-            by_id.setdefault(id(slot.get()), path)
-        # What torch collects: named_parameters() (each parameter once, unregistered ones absent).
-        return [by_id.get(id(p), native) for native, p in self.model.named_parameters()]
-
     def native_names(self) -> dict[str, str]:
         if self.built is None:
             return {}
