@@ -128,3 +128,11 @@ def test_torn_journal_line_is_ignored(tmp_path):
     journal = tmp_path / "j.jsonl"
     journal.write_text('{"id": "a"}\n{"id": "b"}\n{"id": "c', encoding="utf-8")
     assert [r["id"] for r in read_journal(str(journal))] == ["a", "b"]
+
+
+def test_scrub_removes_the_workdir_and_memory_addresses():
+    from conformance.runner import _scrub
+
+    record = {"text": ["Dense(activation=<function relu at 0x7f90b8b43350>)", "/tmp/w/x.npy"], "n": 3}
+    assert _scrub(record, "/tmp/w") == {"text": ["Dense(activation=<function relu at 0x…>)", "$WORKDIR/x.npy"], "n": 3}
+    assert _scrub("index 0x1f and 0xff", "/tmp/w") == "index 0x1f and 0xff"  # short hex numbers stay
