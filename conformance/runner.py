@@ -233,10 +233,6 @@ def column_label(framework: str, version: str | None, components: dict) -> str:
     return " · ".join(parts)
 
 
-def error_records(cases, framework: str, message: str) -> list[dict]:
-    return [_case_record(c, "error", message, {}, 0.0, framework, "") for c in cases]
-
-
 def run_inprocess(adapter, cases) -> list[dict]:
     """Run cases with an already-loaded adapter in this process (tests, mutants, plugin)."""
     version = str(adapter.version())

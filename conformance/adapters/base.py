@@ -441,7 +441,23 @@ def _join(prefix: str, name: str) -> str:
 class NamedParametersMixin:
     """For frameworks whose modules list their parameters with `named_parameters()` (torch,
     Paddle): the session's builder keeps `self.built.slots` (canonical path -> slot holding
-    the parameter); `self._param(path)` returns the native parameter."""
+    the parameter, `slot.get()` the native parameter)."""
+
+    def _slot(self, path: str):
+        if self.built is None:
+            raise MissingValue(f"no parameter {path!r}: no model was built (construction failed?)")
+        if path not in self.built.slots:
+            raise AdapterBug(f"no parameter {path!r}; known: {list(self.built.slots)}")
+        return self.built.slots[path]
+
+    def _param(self, path: str):
+        return self._slot(path).get()
+
+    def canonical_name(self, param) -> str:
+        for path, slot in self.built.slots.items():
+            if slot.get() is param:
+                return path
+        return "<unnamed>"
 
     def probe_structure(self):
         return {"text": str(self.model)}

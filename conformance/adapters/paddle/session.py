@@ -15,7 +15,6 @@ import numpy as np
 
 from conformance.adapters.base import (
     AdapterBug,
-    MissingValue,
     NamedParametersMixin,
     Session,
     Skip,
@@ -56,22 +55,6 @@ class PaddleSession(PaddleNotesMixin, NamedParametersMixin, Session):
         if name == "second":
             raise Skip(no_second_device(self.paddle))
         raise AdapterBug(f"unknown device name {name!r}")
-
-    def _slot(self, path: str):
-        if self.built is None:
-            raise MissingValue(f"no parameter {path!r}: no model was built (construction failed?)")
-        if path not in self.built.slots:
-            raise AdapterBug(f"no parameter {path!r}; known: {list(self.built.slots)}")
-        return self.built.slots[path]
-
-    def _param(self, path: str):
-        return self._slot(path).get()
-
-    def canonical_name(self, param) -> str:
-        for path, slot in self.built.slots.items():
-            if slot.get() is param:
-                return path
-        return "<unnamed>"
 
     def _canonical(self, path: str, array: np.ndarray) -> np.ndarray:
         return array.T.copy() if self._slot(path).transposed else array

@@ -13,7 +13,6 @@ import numpy as np
 from conformance.adapters.torch import init as torch_init
 from conformance.adapters.base import (
     AdapterBug,
-    MissingValue,
     NamedParametersMixin,
     Session,
     Skip,
@@ -49,22 +48,6 @@ class TorchSession(TorchNotesMixin, NamedParametersMixin, Session):
         if name == "second":
             return self.torch.device(self.second)
         raise AdapterBug(f"unknown device name {name!r}")
-
-    def _slot(self, path: str):
-        if self.built is None:
-            raise MissingValue(f"no parameter {path!r}: no model was built (construction failed?)")
-        if path not in self.built.slots:
-            raise AdapterBug(f"no parameter {path!r}; known: {list(self.built.slots)}")
-        return self.built.slots[path]
-
-    def _param(self, path: str):
-        return self._slot(path).get()
-
-    def canonical_name(self, tensor) -> str:
-        for path, slot in self.built.slots.items():
-            if slot.get() is tensor:
-                return path
-        return "<unnamed>"
 
     def host_leaf(self, tensor) -> np.ndarray:
         """A host copy of a tensor for the observers (Skip for meta data)."""
