@@ -90,19 +90,26 @@ def _select(cases, patterns: list[str] | None):
 
 def cmd_run(args) -> int:
     from conformance.adapters import ADAPTERS, installed_frameworks
-    from conformance.runner import results_path, run_framework
+    from conformance.runner import prestart, results_path, run_framework
 
     frameworks = args.framework or installed_frameworks()
     unknown = [f for f in frameworks if f not in ADAPTERS and ":" not in f]
     if unknown:
         _err(f"unknown framework(s) {unknown}; known: {sorted(ADAPTERS)}")
         return USAGE_ERROR
-    cases, digest, had_problems = _load_cases(args.specs, args.keep_going, keep_going_flag=True)
-    if cases is None:
+    if args.workers is not None and args.workers < 1:
+        _err(f"--workers must be at least 1, not {args.workers}")
         return USAGE_ERROR
-    cases = _select(cases, args.case)
+    # The first column's workers import its framework while the specs are parsed.
+    prestarted = prestart(frameworks[0], args.workers) if frameworks and not args.in_process else []
+    cases, digest, had_problems = _load_cases(args.specs, args.keep_going, keep_going_flag=True)
+    if cases is not None:
+        cases = _select(cases, args.case)
     if not cases:
-        _err(f"no cases to run: no case id contains {' or '.join(repr(p) for p in args.case)}")
+        for worker in prestarted:
+            worker.close()
+        if cases is not None:
+            _err(f"no cases to run: no case id contains {' or '.join(repr(p) for p in args.case)}")
         return USAGE_ERROR
     # Only a run of every case of the kit's specs may replace OUT/results/<column>.json.
     partial = bool(args.case) or had_problems or not _is_default(args.specs)
@@ -121,7 +128,8 @@ def cmd_run(args) -> int:
                 print(f"  {record['status']:<11} {record['file']}::{record['id']}  {record['message'][:160]}", flush=True)
 
         path, results = run_framework(framework, cases, results_dir, digest, timeout_s=args.timeout,
-                                      isolate=not args.in_process, echo=echo)
+                                      isolate=not args.in_process, echo=echo, workers=args.workers,
+                                      prestarted=prestarted if framework == frameworks[0] else None)
         written.append(path)
         if results.get("import_error"):
             # Said once, with the real error; the file holds no case records, only the error.
@@ -355,6 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=float, default=120.0, help="per-case time limit in seconds")
     run.add_argument("--keep-going", action="store_true", help="run the good spec files when some are bad")
     run.add_argument("--in-process", action="store_true", help="no worker process (no crash/timeout isolation)")
+    run.add_argument("--workers", type=int, metavar="N",
+                     help="worker processes per framework, each importing it and running a fixed share of the "
+                          "cases (default: $CONFORMANCE_WORKERS, else one per CPU up to 2)")
     run.add_argument("--no-report", action="store_true", help="do not write the HTML report")
     run.add_argument("-v", "--verbose", action="store_true", help="print passing cases too")
     run.set_defaults(func=cmd_run)

@@ -2,7 +2,8 @@
 
 Rule: a results file is one JSON object (format "conformance-results/1", see README); it is
 written to a temporary file and renamed into place, and every finished case is appended to
-a journal (`.<name>.partial.jsonl`, fsync'd) first, so an interrupted run keeps what it did.
+a journal (`.<name>.partial.jsonl`, flushed per line, so a killed runner leaves what it
+finished there; fsync'd once when the run closes it) first, so an interrupted run keeps what it did.
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ def atomic_write_json(path: str, data) -> None:
 
 
 class Journal:
-    """Append-only JSON-lines file of finished cases, fsync'd per line."""
+    """Append-only JSON-lines file of finished cases: each line reaches the operating system
+    as it is written (a crash of the runner loses none), the disk once at close."""
 
     def __init__(self, path: str):
         self.path = path
@@ -94,9 +96,10 @@ class Journal:
     def append(self, record: dict) -> None:
         self._handle.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
         self._handle.flush()
-        os.fsync(self._handle.fileno())
 
     def close(self, remove: bool) -> None:
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
         self._handle.close()
         if remove and os.path.exists(self.path):
             os.unlink(self.path)

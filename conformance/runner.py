@@ -1,10 +1,12 @@
 """The runner: cases x one framework -> case records -> a results file.
 
 Rule: one case never takes the run down. `run_inprocess` executes cases in this process
-(tests, the pytest plugin); `run_framework` executes them in a worker process that is
+(tests, the pytest plugin); `run_framework` executes them in worker processes, each
 restarted after a crash or a hang, so a segfault becomes `crash`, a hang `timeout`, and
-the run goes on. Every finished case is journalled before the next starts; the results
-file is written atomically at the end.
+the run goes on. Which worker runs which case is fixed before the run (`shard`: the
+cases of one spec file stay together), never decided by timing, and a record does not
+depend on it. Every finished case is journalled as it arrives; the results file, in case
+order, is written atomically at the end.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 
@@ -193,13 +196,18 @@ def _scrub(obj, workdir: str):
     """What differs between two runs of the same case and says nothing about the framework:
     the private temporary folder, and memory addresses in printed objects
     (`<function relu at 0x7f90b8b43350>` in a printed flax model)."""
+    return _scrub_in(obj, (os.path.realpath(workdir), workdir))
+
+
+def _scrub_in(obj, folders: tuple[str, str]):
     if isinstance(obj, str):
-        obj = obj.replace(os.path.realpath(workdir), "$WORKDIR").replace(workdir, "$WORKDIR")
+        for folder in folders:
+            obj = obj.replace(folder, "$WORKDIR")
         return _ADDRESS.sub("0x…", obj) if "0x" in obj else obj
     if isinstance(obj, dict):
-        return {k: _scrub(v, workdir) for k, v in obj.items()}
+        return {k: _scrub_in(v, folders) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return type(obj)(_scrub(v, workdir) for v in obj)
+        return type(obj)(_scrub_in(v, folders) for v in obj)
     return obj
 
 
@@ -265,48 +273,113 @@ def results_path(out_dir: str, framework: str, version: str, components: dict | 
     return os.path.join(out_dir, "-".join(safe_name(p) for p in parts) + ".json")
 
 
+def worker_count(n_cases: int | None = None) -> int:
+    """Worker processes for one column: $CONFORMANCE_WORKERS, else one per CPU up to 2
+    (each imports the framework; more than the cores only adds imports), never more than cases."""
+    wanted = os.environ.get("CONFORMANCE_WORKERS", "").strip()
+    count = int(wanted) if wanted.isdigit() and int(wanted) > 0 else min(2, os.cpu_count() or 1)
+    return max(1, min(count, n_cases)) if n_cases else count
+
+
+def shard(cases, n: int) -> list[list[int]]:
+    """Case indices for each of `n` workers, decided by the cases alone (never by timing).
+
+    The cases of one spec file stay on one worker, because they share a framework's
+    first-use costs (torch loads its meta-device kernels once, for the devices file); files
+    go, largest first, to the worker with the fewest cases. While there are fewer groups
+    than workers the largest group is halved. Each worker runs its cases in case order."""
+    groups: dict[str, list[int]] = {}
+    for index, case in enumerate(cases):
+        groups.setdefault(case.file, []).append(index)
+    parts = list(groups.values())
+    while len(parts) < n and any(len(p) > 1 for p in parts):
+        largest = max(parts, key=len)
+        parts.remove(largest)
+        half = (len(largest) + 1) // 2
+        parts += [largest[:half], largest[half:]]
+    loads: list[list[int]] = [[] for _ in range(max(1, n))]
+    for part in sorted(parts, key=lambda p: (-len(p), p[0])):
+        lightest = min(range(len(loads)), key=lambda i: (len(loads[i]), i))
+        loads[lightest] += part
+    return [sorted(load) for load in loads if load]
+
+
+def prestart(framework: str, count: int | None = None) -> list:
+    """`count` (default `worker_count()`) worker processes for `framework`, spawned now so that
+    they import it while the caller parses the specs; hand them to run_framework(prestarted=...)."""
+    workers = [_Worker(framework) for _ in range(count or worker_count())]
+    for worker in workers:
+        worker.spawn()
+    return workers
+
+
 def run_framework(framework: str, cases, out_dir: str, spec_digest: str, timeout_s: float = DEFAULT_TIMEOUT_S,
-                  isolate: bool = True, echo=None) -> tuple[str, dict]:
-    """Run every case on `framework`, write the results file, return (path, results)."""
+                  isolate: bool = True, echo=None, workers: int | None = None,
+                  prestarted: list | None = None) -> tuple[str, dict]:
+    """Run every case on `framework`, write the results file, return (path, results).
+
+    `workers`: worker processes (default `worker_count`); `prestarted`: workers from `prestart`."""
     started = now()
     # One journal per process: parallel runs into one folder (`tox p`, two Keras columns) never share it.
     journal_path = os.path.join(out_dir, f".{safe_name(framework)}.{os.getpid()}.partial.jsonl")
+    pool: list[_Worker] = list(prestarted or [])
     if isolate:
-        worker = _Worker(framework, cases)
-        info = worker.start()
+        count = max(1, min(workers or worker_count(len(cases)), len(cases)))
+        for extra in pool[count:]:
+            extra.close()
+        pool = pool[:count]
+        while len(pool) < count:
+            pool.append(_Worker(framework))
+        shared_cases_file = pool[0].write_cases(cases)
+        for worker in pool:
+            worker.use_cases(shared_cases_file)
+            if worker.proc is None:
+                worker.spawn()
+        infos = [worker.start() for worker in pool]  # they import the framework side by side
+        info = next((i for i in infos if i.get("error")), infos[0])
     else:
+        for extra in pool:
+            extra.close()
+        pool = []
         adapter, version, devices, problem = load_adapter(framework)
         info = {"version": version, "devices": devices, "error": problem,
                 "components": components_of(adapter) if adapter else {}}
-        worker = None
     components = info.get("components") or {}
     results = _environment(framework, info.get("version"), info.get("devices") or {}, spec_digest, started,
                            info.get("error"), components)
+    if pool:
+        results["workers"] = len(pool)
     journal = Journal(journal_path)
-    records: list[dict] = []
+    done: dict[int, dict] = {}
     interrupted = False
+
+    def finished(index: int, record: dict) -> None:
+        journal.append(record)
+        done[index] = record
+        if echo:
+            echo(record)
+
     try:
         if info.get("error"):
             # The framework could not be loaded: the results file holds the error once
             # (`import_error`) and no case records, rather than one copy per case.
             pass
+        elif len(pool) > 1:
+            _run_shards(pool, shard(cases, len(pool)), cases, timeout_s, info["version"], finished)
         else:
             for index, case in enumerate(cases):
-                if worker:
-                    record = worker.run(index, case, case.timeout_s or timeout_s, info["version"])
+                if pool:
+                    record = pool[0].run(index, case, case.timeout_s or timeout_s, info["version"])
                 else:
                     record = run_case(adapter, case, info["version"], components=components)
-                journal.append(record)
-                records.append(record)
-                if echo:
-                    echo(record)
+                finished(index, record)
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        if worker:
+        for worker in pool:
             worker.close()
         journal.close(remove=False)
-    results["cases"] = records if records else read_journal(journal_path)
+    results["cases"] = [done[i] for i in sorted(done)]
     results["finished"] = now()
     if interrupted:
         results["interrupted"] = True
@@ -318,38 +391,100 @@ def run_framework(framework: str, cases, out_dir: str, spec_digest: str, timeout
     return path, results
 
 
+def _run_shards(pool: list, shards: list[list[int]], cases, timeout_s: float, version: str, finished) -> None:
+    """Each worker runs its shard in a thread of its own; `finished(index, record)` is called
+    under a lock as records arrive. Ctrl-C (or an exception in a thread) stops every worker;
+    records finished before the stop are kept, a record cut short by the stop is not."""
+    lock = threading.Lock()
+    stop = threading.Event()
+    raised: list[BaseException] = []
+
+    def drive(worker, indices):
+        for index in indices:
+            if stop.is_set():
+                return
+            case = cases[index]
+            try:
+                record = worker.run(index, case, case.timeout_s or timeout_s, version)
+            except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+                if not stop.is_set():
+                    raised.append(exc)
+                    stop.set()
+                return
+            with lock:
+                if stop.is_set():
+                    return  # the worker was killed by the stop: this is not the case's record
+                finished(index, record)
+
+    threads = [threading.Thread(target=drive, args=(w, s), daemon=True) for w, s in zip(pool, shards)]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.2)  # a bounded join, so that Ctrl-C reaches this thread
+    except KeyboardInterrupt:
+        with lock:
+            stop.set()
+        for worker in pool:
+            worker.stop()
+        raise
+    if raised:
+        with lock:
+            stop.set()
+        for worker in pool:
+            worker.stop()
+        raise raised[0]
+
+
 class _Worker:
     """A child process running cases for one framework, restarted after a crash or hang."""
 
-    def __init__(self, framework: str, cases):
+    def __init__(self, framework: str):
         self.framework = framework
-        self.cases = cases
         self.folder = tempfile.mkdtemp(prefix="conformance-worker-")
-        self.cases_file = os.path.join(self.folder, "cases.json")
-        with open(self.cases_file, "w", encoding="utf-8") as handle:
-            json.dump([c.to_json() for c in cases], handle)
+        self.cases_file: str | None = None
         self.proc = None
         self.read_fd = None
         self.buffer = b""
         self.info: dict = {}
         self.stderr_path = os.path.join(self.folder, "stderr.txt")
+        self.awaiting_cases = False  # spawned with "-": the cases file's path goes to its stdin
 
-    def start(self) -> dict:
+    def write_cases(self, cases) -> str:
+        """Write `cases` into this worker's folder; the path, for every worker of the column."""
+        path = os.path.join(self.folder, "cases.json")
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump([c.to_json() for c in cases], handle)
+        return path
+
+    def use_cases(self, path: str) -> None:
+        self.cases_file = path
+
+    def spawn(self) -> None:
+        """Start the process; it imports the framework while the caller goes on (e.g. parsing
+        the specs). Without cases yet, it is told the cases file once `start` has it."""
         read_fd, write_fd = os.pipe()
         stderr = open(self.stderr_path, "ab")  # noqa: SIM115 - handed to the child, closed below
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                               env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        self.awaiting_cases = self.cases_file is None
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "conformance.worker", self.framework, self.cases_file, str(write_fd)],
+            [sys.executable, "-m", "conformance.worker", self.framework, self.cases_file or "-", str(write_fd)],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr, pass_fds=(write_fd,), env=env,
         )
         stderr.close()
         os.close(write_fd)
         self.read_fd = read_fd
         self.buffer = b""
+
+    def start(self) -> dict:
+        """Wait for the spawned process (spawning it if need be) to be ready; its info."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.spawn()
         message = self._next(STARTUP_TIMEOUT_S)
-        if message is None or message.get("event") not in ("ready", "load_failed"):
+        if message is None or message == "timeout" or message.get("event") not in ("ready", "load_failed"):
             tail = self._stderr_tail()
             self.info = {"error": f"{self.framework} worker did not start: {tail}"}
         elif message["event"] == "load_failed":
@@ -357,7 +492,17 @@ class _Worker:
         else:
             self.info = {"version": message["version"], "devices": message["devices"],
                          "components": message.get("components") or {}}
+            if self.awaiting_cases:
+                self._tell(f"{self.cases_file}\n")
+                self.awaiting_cases = False
         return self.info
+
+    def _tell(self, line: str) -> None:
+        try:
+            self.proc.stdin.write(line.encode())
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass  # the worker died; the next read notices
 
     def _next(self, timeout: float):
         deadline = time.monotonic() + timeout
@@ -391,11 +536,7 @@ class _Worker:
                                     self.framework, version, components=self.info.get("components"))
         started = time.perf_counter()
         last = {"step": None, "kind": "before build"}
-        try:
-            self.proc.stdin.write(f"{index}\n".encode())
-            self.proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            pass
+        self._tell(f"{index}\n")
         deadline = time.monotonic() + timeout_s
         while True:
             message = self._next(max(0.0, deadline - time.monotonic()))

@@ -16,7 +16,7 @@ from fake_adapter import (
 
 from conformance.loader import load_specs
 from conformance.results import read_journal
-from conformance.runner import run_framework, run_inprocess
+from conformance.runner import run_framework, run_inprocess, shard
 
 FAKE = "fake_adapter:FakeAdapter"
 
@@ -117,11 +117,74 @@ def test_journal_keeps_finished_cases_when_interrupted(tmp_path, fake_env, monke
     monkeypatch.setattr(runner._Worker, "run", run_then_interrupt)
     out = tmp_path / "r"
     with pytest.raises(KeyboardInterrupt):
-        run_framework(FAKE, cases, str(out), "digest", timeout_s=30)
+        run_framework(FAKE, cases, str(out), "digest", timeout_s=30, workers=1)
     written = json.loads((out / "fake_adapter_FakeAdapter-1.0.json").read_text())
     assert written["interrupted"] is True
     assert [c["id"] for c in written["cases"]] == ["a", "b"]
     assert read_journal(str(out / "nothing.jsonl")) == []
+
+
+def test_interrupt_of_a_sharded_run_keeps_every_finished_case_in_case_order(tmp_path, fake_env, monkeypatch):
+    """Two workers; the second worker's second case is interrupted. What either worker
+    finished before is written, in case order, and nothing cut short by the stop is."""
+    ids = ["a", "b", "c", "d", "e", "f"]
+    cases = _specs(tmp_path, [_case(i, n + 1) for n, i in enumerate(ids)])
+    assert shard(cases, 2) == [[0, 1, 2], [3, 4, 5]]
+    from conformance import runner
+
+    original = runner._Worker.run
+
+    def run_then_interrupt(self, index, case, timeout_s, version):
+        if index == 4:
+            raise KeyboardInterrupt
+        return original(self, index, case, timeout_s, version)
+
+    monkeypatch.setattr(runner._Worker, "run", run_then_interrupt)
+    out = tmp_path / "r"
+    with pytest.raises(KeyboardInterrupt):
+        run_framework(FAKE, cases, str(out), "digest", timeout_s=30, workers=2)
+    written = json.loads((out / "fake_adapter_FakeAdapter-1.0.json").read_text())
+    assert written["interrupted"] is True and written["workers"] == 2
+    got = [c["id"] for c in written["cases"]]
+    assert "d" in got and "e" not in got and "f" not in got
+    assert got == sorted(got), "records are written in case order, whichever worker finished first"
+    assert all(c["status"] == "pass" for c in written["cases"])
+    assert not [f for f in os.listdir(out) if f.startswith(".")], "journal cleaned up"
+
+
+def test_shard_keeps_files_together_and_depends_only_on_the_cases(tmp_path):
+    files = {"x": 5, "y": 2, "z": 3}
+    cases = []
+    for name, n in files.items():
+        cases += _specs(tmp_path / name, [_case(f"{name}{i}", i + 1) for i in range(n)])
+    shards = shard(cases, 2)
+    assert shards == shard(list(cases), 2), "the same cases always shard the same way"
+    assert sorted(i for s in shards for i in s) == list(range(10)), "every case once"
+    assert all(s == sorted(s) for s in shards), "a worker runs its cases in case order"
+    for s in shards:  # no file split over two workers while there are enough files
+        assert len({cases[i].file for i in s} & {cases[i].file for t in shards if t is not s for i in t}) == 0
+    assert sorted(len(s) for s in shards) == [5, 5]
+    assert shard(cases, 1) == [list(range(10))]
+    one_file = _specs(tmp_path / "one", [_case(f"o{i}", i + 1) for i in range(5)])
+    assert shard(one_file, 2) == [[0, 1, 2], [3, 4]], "a single file is halved rather than left on one worker"
+    assert shard(one_file, 9) == [[0], [1], [2], [3], [4]]
+
+
+def test_two_workers_give_the_records_of_one(tmp_path, fake_env):
+    """Crash, segfault, hang and pass records are the same whether one worker or two ran them."""
+    specs = [_case("ok-before", 1), _case("crashes", CRASH_SEED), _case("ok-middle", 2),
+             _case("segfaults", SEGFAULT_SEED), _case("hangs", HANG_SEED), _case("ok-after", 3)]
+    cases = _specs(tmp_path, specs)
+    runs = {}
+    for n in (1, 2):
+        _, results = run_framework(FAKE, cases, str(tmp_path / f"r{n}"), "digest", timeout_s=5, workers=n)
+        runs[n] = [{k: v for k, v in c.items() if k != "duration_s"} for c in results["cases"]]
+        assert results.get("workers") == n
+    assert [c["id"] for c in runs[2]] == [c.id for c in cases]
+    for one, two in zip(runs[1], runs[2]):
+        if one["status"] in ("crash", "timeout"):  # the stderr tail names the worker's own history
+            one, two = ({k: v for k, v in r.items() if k not in ("message", "observations")} for r in (one, two))
+        assert one == two
 
 
 def test_torn_journal_line_is_ignored(tmp_path):
