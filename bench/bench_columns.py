@@ -11,7 +11,9 @@ env's settings (PYTHONHASHSEED=0, TF_CPP_MIN_LOG_LEVEL=2, OMP_NUM_THREADS=1):
 each `--repeat` times (default 3), and prints the medians (wall seconds, and the CPU
 seconds of the child processes, steadier on a busy machine), the ratio run/import, and
 the 5 slowest cases (median of their `duration_s` over the runs). `--kit DIR` measures the
-kit in another checkout (e.g. an older commit) the same way; `--frameworks` picks columns.
+kit in another checkout (e.g. an older commit) the same way; `--frameworks` picks columns;
+`--workers 1 2` measures the run once per worker count (CONFORMANCE_WORKERS; default: the
+kit's own default, one per CPU up to 2).
 """
 
 from __future__ import annotations
@@ -38,9 +40,9 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed(command: list[str], kit: str) -> tuple[float, float]:
+def timed(command: list[str], kit: str, extra_env: dict | None = None) -> tuple[float, float]:
     """(wall seconds, CPU seconds of the process tree) of one command run to the end."""
-    env = dict(os.environ, **ENV)
+    env = dict(os.environ, **ENV, **(extra_env or {}))
     env["PYTHONPATH"] = os.pathsep.join([kit, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     cpu, wall = _children_cpu(), time.perf_counter()
     done = subprocess.run(command, cwd=kit, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -64,21 +66,22 @@ def module_of(framework: str, kit: str) -> str:
     return out.stdout.strip() or "conformance.reference"
 
 
-def bench(framework: str, repeat: int, kit: str) -> dict:
+def bench(framework: str, repeat: int, kit: str, workers: int | None = None) -> dict:
     module = module_of(framework, kit)
+    extra = {"CONFORMANCE_WORKERS": str(workers)} if workers else {}
     imports = [timed([sys.executable, "-c", f"import {module}"], kit) for _ in range(repeat)]
     runs, durations = [], {}
     for _ in range(repeat):
         with tempfile.TemporaryDirectory(prefix="bench-columns-") as out:
             runs.append(timed([sys.executable, "-m", "conformance", "run", "--framework", framework,
-                               "--no-report", "--out", out], kit))
+                               "--no-report", "--out", out], kit, extra))
             for path in glob.glob(os.path.join(out, "**", f"{framework}-*.json"), recursive=True):
                 with open(path, encoding="utf-8") as handle:
                     for case in json.load(handle).get("cases", []):
                         durations.setdefault(case["id"], []).append(case["duration_s"])
     slowest = sorted(((statistics.median(v), k) for k, v in durations.items()), reverse=True)[:5]
     result = {
-        "framework": framework, "module": module, "cases": len(durations),
+        "framework": framework, "module": module, "cases": len(durations), "workers": workers or "default",
         "import_s": statistics.median(w for w, _ in imports), "import_cpu_s": statistics.median(c for _, c in imports),
         "run_s": statistics.median(w for w, _ in runs), "run_cpu_s": statistics.median(c for _, c in runs),
         "run_walls": [round(w, 2) for w, _ in runs],
@@ -94,23 +97,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is printed")
     parser.add_argument("--kit", default=HERE, help="checkout of the kit to measure (default: this one)")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--workers", nargs="+", type=int, default=[None],
+                        help="worker counts to measure the run with (default: the kit's default)")
     args = parser.parse_args(argv)
     kit = os.path.abspath(args.kit)
     frameworks = args.frameworks or installed(kit)
     print(f"python {sys.version.split()[0]} ({sys.executable}); kit {kit}; medians of {args.repeat}")
     results = []
     for framework in frameworks:
-        r = bench(framework, args.repeat, kit)
-        results.append(r)
-        before = BEFORE.get(framework)
-        was = f"  (issue 13 before: {before[0]} s / {before[1]} s = {before[0] / before[1]:.1f}x)" if before else ""
-        print(f"\n{framework}: {r['cases']} cases")
-        print(f"  import {r['module']:<22} {r['import_s']:6.2f} s wall  {r['import_cpu_s']:6.2f} s CPU")
-        print(f"  conformance run          {r['run_s']:6.2f} s wall  {r['run_cpu_s']:6.2f} s CPU  (runs {r['run_walls']})")
-        print(f"  ratio run/import         {r['ratio']:6.2f}x wall  {r['run_cpu_s'] / r['import_cpu_s']:6.2f}x CPU{was}")
-        print("  slowest cases (median duration_s):")
-        for seconds, case_id in r["slowest"]:
-            print(f"    {seconds:7.3f} s  {case_id}")
+        for workers in args.workers:
+            r = bench(framework, args.repeat, kit, workers)
+            results.append(r)
+            before = BEFORE.get(framework)
+            was = f"  (issue 13 before: {before[0]} s / {before[1]} s = {before[0] / before[1]:.1f}x)" if before else ""
+            print(f"\n{framework}: {r['cases']} cases, workers: {r['workers']}")
+            print(f"  import {r['module']:<22} {r['import_s']:6.2f} s wall  {r['import_cpu_s']:6.2f} s CPU")
+            print(f"  conformance run          {r['run_s']:6.2f} s wall  {r['run_cpu_s']:6.2f} s CPU  (runs {r['run_walls']})")
+            print(f"  ratio run/import         {r['ratio']:6.2f}x wall  {r['run_cpu_s'] / r['import_cpu_s']:6.2f}x CPU{was}")
+            print("  slowest cases (median duration_s):")
+            for seconds, case_id in r["slowest"]:
+                print(f"    {seconds:7.3f} s  {case_id}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(results, handle, indent=1)
