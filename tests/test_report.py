@@ -204,6 +204,13 @@ def data_of(html):
     return json.loads(match.group(1))
 
 
+def resolved_cases(data):
+    """The page data's cases with the shared texts put back, as the page's script does."""
+    shared = data["sharedCaseFields"]
+    texts = data["texts"]
+    return [[texts[v] if p in shared else v for p, v in enumerate(k)] for k in data["cases"]]
+
+
 def detail_chunks_of(html):
     """The cell details chunks the page embeds (decoded as the page's script would)."""
     found = re.findall(
@@ -664,6 +671,59 @@ def test_cell_details_come_in_chunks_of_consecutive_cases(tmp_path):
     message = data_of(html)["detailFields"].index("message")
     assert [row[0][message] for row in details_of(html)["cells"]] == [
         f"message {n}" for n in range(250)]  # fmt: skip
+
+
+def test_every_chunk_is_packed_once_the_details_pass_the_threshold():
+    cases = [case(f"c{n:03d}", message=f"message {n} {XSS}") for n in range(450)]
+    results = check_results("r.json", run("reference", "0.1.0", cases))
+    view = build_view(merge_runs([Run("r.json", results)]), load_catalogue(None))
+    chunks = json.loads(json.dumps(detail_chunks(view)))
+    one = len(script_json(chunks[0], ascii=True))
+    # the total passes the threshold at the third of five chunks: the first two are packed too
+    html = render_html(view, compress_over=int(2.5 * one))
+    assert re.findall(r'data-encoding="([^"]+)"', html) == ["gzip-base64"] * 5
+    assert detail_chunks_of(html) == chunks
+    html = render_html(view, compress_over=10 * one)  # under it: plain JSON, the same data
+    assert re.findall(r'data-encoding="([^"]+)"', html) == ["json"] * 5
+    assert detail_chunks_of(html) == chunks
+
+
+def test_case_texts_many_cases_share_are_embedded_once(tmp_path):
+    claim = "第二隐藏层和第三隐藏层的梯度都会被累加 " + XSS
+    source = {"note": "000_a.txt", "section": "4.2.4", "claim": claim}
+    cases = [case(f"c{n}", source=source, file=f"specs/f{n % 2}.yaml") for n in range(6)]
+    cases.append(case("odd", source={"note": ["not", "text"], "section": 4.2, "claim": None}))
+    _, html = report(tmp_path, [run("reference", "0.1.0", cases)])
+    data = data_of(html)
+    assert data["texts"].count(claim) == 1 and html.count("\\u003cscript") == 1
+    assert [(k[2], k[5], k[6], k[7]) for k in resolved_cases(data)] == [
+        (f"specs/f{n % 2}.yaml", "000_a.txt", "4.2.4", claim) for n in range(6)
+    ] + [("specs/sharing.yaml", ["not", "text"], 4.2, None)]
+    assert resolved_cases(data)[0][8:10] == ["as-noted", "as the note states"]
+
+
+def test_results_checks_fill_in_defaults_and_drop_unusable_fields():
+    nulls = {**case("b"), "checks": None, "observations": None, "message": None, "pin": None}
+    bad = {**case("d", "fail"), "outcome": "", "expected_outcome": 3, "pin": "x", "source": [],
+           "outcomes": {}}  # fmt: skip
+    known = {**case("e"), "status": "known"}
+    empty = {**case("f"), "outcome": ""}  # the only flaw: an empty label
+    sparse = {"id": "c", "status": "skip"}
+    cases = [case("a"), nulls, sparse, bad, known, empty]
+    data = check_results("r.json", run("reference", "0.1.0", cases))
+    a, b, c, d, _, f = data["cases"]
+    assert a == case("a")  # complete and well typed: as written
+    assert (b["checks"], b["observations"], b["message"], b["pin"]) == ([], {}, "", None)
+    assert c == {
+        "id": "c", "status": "skip", "file": "", "topic": "", "title": "", "behaviours": [],
+        "message": "", "observations": {}, "source": {}, "snippet": "", "outcome": None,
+        "expected_outcome": None, "normative_outcome": None, "outcomes": [], "pin": None,
+        "checks": [],
+    }  # fmt: skip
+    assert (d["outcome"], d["expected_outcome"], d["normative_outcome"]) == (None, None, "as-noted")
+    assert (d["pin"], d["source"], d["outcomes"]) == (None, {}, [])
+    assert (f["outcome"], f["expected_outcome"]) == (None, "as-noted")
+    assert Run("r.json", data).legacy == 1
 
 
 # -- claims of the notes ---------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 from conformance.report.catalogue import load_catalogue
 from conformance.report.claims import default_ledger_path, load_ledger
@@ -69,17 +70,24 @@ def _load_and_write(results_paths, out_dir, catalogue_path, claims_path=None) ->
 
 
 def write_view(view, merged, unreadable, out_dir: str) -> dict:
-    """Write index.html, results.json and summary.md for a loaded view (see `load_view`)."""
+    """Write index.html, results.json and summary.md for a loaded view (see `load_view`).
+
+    The files are written by a second thread while the next one is rendered (writing
+    releases the interpreter lock): results.json, the bulk of the bytes, goes first."""
     os.makedirs(out_dir, exist_ok=True)
     paths = {
         "html": os.path.join(out_dir, "index.html"),
         "json": os.path.join(out_dir, "results.json"),
         "markdown": os.path.join(out_dir, "summary.md"),
     }
-    with gc_paused():
-        _write_text(paths["html"], render_html(view))
-        _write_text(paths["json"], merged_json(view, merged, unreadable))
-        _write_text(paths["markdown"], render_markdown(view))
+    with gc_paused(), ThreadPoolExecutor(max_workers=1) as writer:
+        writes = [
+            writer.submit(_write_text, paths["json"], merged_json_parts(view, merged, unreadable)),
+            writer.submit(_write_text, paths["html"], [render_html(view)]),
+            writer.submit(_write_text, paths["markdown"], [render_markdown(view)]),
+        ]
+        for write in writes:
+            write.result()  # raises what the write raised
     return paths
 
 
@@ -93,7 +101,11 @@ def merged_json(view, merged, unreadable) -> str:
     claims per note (claims, covered, out of scope, uncovered) with, per column, how many
     covered claims have all their cases passing there.
     """
-    head = {
+    return "".join(merged_json_parts(view, merged, unreadable))
+
+
+def _merged_head(view, merged, unreadable) -> dict:
+    return {
         "format": REPORT_FORMAT,
         "generated": view.generated,
         "columns": [
@@ -132,9 +144,19 @@ def merged_json(view, merged, unreadable) -> str:
         "claims": claims_json(view),
         "unreadable": [{"path": e.path, "reason": e.reason} for e in unreadable],
     }
+
+
+def merged_json_parts(view, merged, unreadable) -> list[str]:
+    """`merged_json` in pieces, so that the runs' text is written out without copying."""
+    head = _merged_head(view, merged, unreadable)
     opening = json.dumps(head, ensure_ascii=False, indent=1)[:-2]  # drop the closing "\n}"
-    runs = ",\n".join(c.run.text.strip() for c in merged.columns)
-    return f'{opening},\n "runs": [\n{runs}\n]\n}}\n'
+    parts = [opening, ',\n "runs": [\n']
+    for i, column in enumerate(merged.columns):
+        if i:
+            parts.append(",\n")
+        parts.append(column.run.text.strip())
+    parts.append("\n]\n}\n")
+    return parts
 
 
 def claims_json(view) -> dict | None:
@@ -165,8 +187,9 @@ def claims_json(view) -> dict | None:
     }
 
 
-def _write_text(path: str, text: str) -> None:
+def _write_text(path: str, parts) -> None:
+    """Write the text `parts` to `path` through a temporary file (no half-written report)."""
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
+        handle.writelines(parts)
     os.replace(tmp, path)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from conformance.report.compare import differences, evidence_text
-from conformance.report.model import PROBLEMS, SEVERITY, ReportView, outcome_says
+from conformance.report.model import MISSING, PROBLEMS, SEVERITY, ReportView, outcome_says
 
 MAX_CELLS_PER_COLUMN = 200
 MAX_MESSAGE = 180
@@ -48,7 +48,7 @@ def render_markdown(view: ReportView) -> str:
         rows = [
             (entry, entry.results[ci])
             for entry in view.cases
-            if entry.results[ci] is not None and entry.results[ci]["status"] != "pass"
+            if entry.statuses[ci] not in ("pass", MISSING)
         ]
         if not rows:
             continue

@@ -11,6 +11,7 @@ newer column, the case says "holds up to X, changed in Y".
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +35,7 @@ SEVERITY = (
 PROBLEMS = ("fail", "error", "crash", "timeout")
 NO_BEHAVIOUR = "(none)"  # behaviour row for cases that name no behaviour
 _RANK = {status: rank for rank, status in enumerate(SEVERITY)}
+_STATUS = operator.itemgetter("status")
 
 
 @dataclass
@@ -88,6 +90,8 @@ class BehaviourRow:
     rollup: list[str] = field(default_factory=list)  # worst status per column
     rollup_titles: list[str] = field(default_factory=list)  # "pass 2 · fail 1" per column
     rollup_differ: list[bool] = field(default_factory=list)  # a case holds a non-note outcome
+    # per column: a case holds the note's outcome and none holds another
+    rollup_follow: list[bool] = field(default_factory=list)
     disagree: bool = False
 
 
@@ -219,12 +223,8 @@ def build_view(
     legacy = any(c.run.legacy for c in columns)
     views = [_column_view(i, column, cases) for i, column in enumerate(columns)]
     for ci, view in enumerate(views):
-        for row in rows:
-            flags = [c.normative[ci] for c in row.cases]
-            if False in flags:
-                view.differ_behaviours += 1
-            elif True in flags:
-                view.follow_behaviours += 1
+        view.differ_behaviours = sum(row.rollup_differ[ci] for row in rows)
+        view.follow_behaviours = sum(row.rollup_follow[ci] for row in rows)
     return ReportView(
         generated=generated or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         columns=views,
@@ -317,9 +317,10 @@ def _case_entries(merged: Merged) -> list[CaseEntry]:
                 )
             entry.results[ci] = case
     for entry in entries.values():
-        entry.statuses = [r["status"] if r else MISSING for r in entry.results]
-        entry.labels = [cell_label(r) if r else MISSING for r in entry.results]
-        entry.normative = [_follows(r) for r in entry.results]
+        results = entry.results
+        entry.statuses = [r["status"] if r else MISSING for r in results]
+        entry.labels = [cell_label(r) if r else MISSING for r in results]
+        entry.normative = [_follows(r) if r else None for r in results]
         entry.disagree = disagrees(entry.statuses, entry.labels)
         for r in entry.results:
             if r is not None and r["normative_outcome"]:
@@ -331,9 +332,11 @@ def _case_entries(merged: Merged) -> list[CaseEntry]:
 
 
 def _follows(result: dict | None) -> bool | None:
-    if result is None or not result["outcome"] or not result["normative_outcome"]:
+    """True: the note's outcome held; False: another outcome held; None: neither is known."""
+    if result is None:
         return None
-    return result["outcome"] == result["normative_outcome"]
+    held, normative = result["outcome"], result["normative_outcome"]
+    return held == normative if held and normative else None
 
 
 # Statuses that say something about the claim on a newer column (skip/error/crash/timeout do not).
@@ -386,16 +389,19 @@ def _behaviour_rows(cases: list[CaseEntry], catalogue: Catalogue, n: int) -> lis
                 row = rows[key] = BehaviourRow(bid, entry.topic, statement, "", catalogued=False)
             row.cases.append(entry)
     for row in rows.values():
-        for ci in range(n):
-            column = [c.statuses[ci] for c in row.cases]
+        # per column (the rows' cases transposed): their statuses and normative flags
+        by_column = zip(*(c.statuses for c in row.cases)) if row.cases else [()] * n
+        flags_by_column = zip(*(c.normative for c in row.cases)) if row.cases else [()] * n
+        for column, flags in zip(by_column, flags_by_column):
             row.rollup.append(worst(column))
             counts = Counter(column)
-            differ = sum(1 for c in row.cases if c.normative[ci] is False)
+            differ = flags.count(False)
             title = " · ".join(f"{_word(s)} {counts[s]}" for s in (*SEVERITY, MISSING) if counts[s])
             if differ:
                 title += f" · {differ} not as the notes say"
             row.rollup_titles.append(title)
             row.rollup_differ.append(bool(differ))
+            row.rollup_follow.append(not differ and True in flags)
         row.disagree = any(c.disagree for c in row.cases)
     return list(rows.values())
 
@@ -411,12 +417,8 @@ def _topic_groups(rows: list[BehaviourRow], catalogue: Catalogue) -> list[TopicG
 
 def _column_view(ci: int, column, cases: list[CaseEntry]) -> ColumnView:
     run = column.run
-    counts = Counter(case["status"] for case in run.cases)
-    follow = differ = 0
-    for case in run.cases:
-        flag = _follows(case)
-        follow += flag is True
-        differ += flag is False
+    counts = Counter(map(_STATUS, run.cases))
+    flags = Counter(entry.normative[ci] for entry in cases)  # every case of the run is an entry
     label = column.label
     prefix = run.framework + " "
     head = label.removeprefix(prefix)
@@ -428,8 +430,8 @@ def _column_view(ci: int, column, cases: list[CaseEntry]) -> ColumnView:
         environment=run.environment(),
         counts={s: counts.get(s, 0) for s in STATUSES + LEGACY_STATUSES},
         total=len(run.cases),
-        follow=follow,
-        differ=differ,
+        follow=flags[True],
+        differ=flags[False],
         head=head,
         components=run.components,
         missing=sum(1 for entry in cases if entry.results[ci] is None),

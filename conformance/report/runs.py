@@ -11,10 +11,12 @@ counts such cases, the report says so in a banner and the gate names it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import json
 import operator
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 
 from conformance.results import FORMAT
@@ -87,10 +89,11 @@ class Run:
         parts += [f"{k} {v}" for k, v in sorted(self.components.items())]
         return " · ".join(parts)
 
-    @property
+    @functools.cached_property
     def legacy(self) -> int:
-        """How many cases carry a status this kit no longer writes (`known`)."""
-        return sum(1 for case in self.cases if case["status"] in LEGACY_STATUSES)
+        """How many cases carry a status this kit no longer writes (`known`); counted once."""
+        statuses = Counter(map(_STATUS, self.cases))
+        return sum(statuses[status] for status in LEGACY_STATUSES)
 
     @property
     def cases(self) -> list[dict]:
@@ -181,12 +184,15 @@ def check_results(path: str, data) -> dict:
     return data
 
 
-_KEYS = tuple(CASE_DEFAULTS)
-_ALL_KEYS = frozenset(_KEYS)
-_values = operator.itemgetter(*_KEYS)
+_STATUS = operator.itemgetter("status")
+_ALL_KEYS = frozenset(CASE_DEFAULTS)
+# The fields whose default is not None: present and None means "fill in the default".
+_filled_values = operator.itemgetter(*[k for k, v in CASE_DEFAULTS.items() if v is not None])
 _texts = operator.itemgetter(*_TEXT_FIELDS)
 _TEXT_TYPES = (str,) * len(_TEXT_FIELDS)
-_LABELS = operator.itemgetter("outcome", "expected_outcome", "normative_outcome")
+_LABEL_KEYS = ("outcome", "expected_outcome", "normative_outcome")
+_labels = operator.itemgetter(*_LABEL_KEYS)
+_LABEL_TYPES = frozenset((str, type(None)))
 
 
 def _check_case(path: str, index: int, case, seen: set[str]) -> dict:
@@ -204,7 +210,7 @@ def _check_case(path: str, index: int, case, seen: set[str]) -> dict:
     seen.add(case_id)
     if case.get("status") not in READABLE_STATUSES:
         raise ResultsError(path, f"case {case_id!r}: unknown status {case.get('status')!r}")
-    if not case.keys() >= _ALL_KEYS or None in _values(case):
+    if not case.keys() >= _ALL_KEYS or None in _filled_values(case):
         for key, default in CASE_DEFAULTS.items():
             if case.get(key) is None and default is not None:
                 case[key] = default() if callable(default) else default
@@ -219,9 +225,11 @@ def _check_case(path: str, index: int, case, seen: set[str]) -> dict:
         case["source"] = {}
     if type(case["outcomes"]) is not list:
         case["outcomes"] = []
-    for key, value in zip(("outcome", "expected_outcome", "normative_outcome"), _LABELS(case)):
-        if value is not None and (type(value) is not str or not value):
-            case[key] = None
+    labels = _labels(case)
+    if not _LABEL_TYPES.issuperset(map(type, labels)) or "" in labels:
+        for key, value in zip(_LABEL_KEYS, labels):
+            if value is not None and (type(value) is not str or not value):
+                case[key] = None
     if case["pin"] is not None and type(case["pin"]) is not dict:
         case["pin"] = None
     return case

@@ -49,7 +49,11 @@
     // data.cells[case][column]: 0 (not run) or [status index, label index, flag];
     // flag 1 = the note's outcome held, 2 = another outcome held, 0 = neither.
     // data.cases[case]: [id, title, file, topic, behaviours, note, section, claim,
-    //                    normative label, normative text, "holds up to X, changed in Y"].
+    //                    normative label, normative text, "holds up to X, changed in Y"],
+    // where the fields at data.sharedCaseFields come as indexes into data.texts: resolved here.
+    data.cases.forEach(function (kase) {
+      data.sharedCaseFields.forEach(function (p) { kase[p] = data.texts[kase[p]]; });
+    });
     // A details chunk: {first, cells[case - first][column]: 0 or a list in data.detailFields
     // order, outcomes[case - first]: [[label, says, normative]], snippets: [text]}.
     var F = {};
