@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 
 from conformance.loader import Case
@@ -28,7 +29,12 @@ def main(argv: list[str]) -> int:
         out.write(json.dumps(message, allow_nan=False) + "\n")
         out.flush()
 
+    # Ctrl-C reaches the whole process group; it is the runner's to handle (it stops every
+    # worker and keeps what finished), so a worker never dies of it halfway through a case
+    # and has it recorded as a crash. Set again after the import: a framework may install its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     adapter, version, devices, problem = load_adapter(framework)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if problem:
         send({"event": "load_failed", "error": problem})
         return 0

@@ -199,3 +199,62 @@ def test_scrub_removes_the_workdir_and_memory_addresses():
     record = {"text": ["Dense(activation=<function relu at 0x7f90b8b43350>)", "/tmp/w/x.npy"], "n": 3}
     assert _scrub(record, "/tmp/w") == {"text": ["Dense(activation=<function relu at 0x…>)", "$WORKDIR/x.npy"], "n": 3}
     assert _scrub("index 0x1f and 0xff", "/tmp/w") == "index 0x1f and 0xff"  # short hex numbers stay
+
+
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is `pid` (Linux /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
+                    stat = handle.read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:  # field 4, after "(comm)" and the state
+                found.append(int(entry))
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="finds the worker processes in Linux's /proc")
+def test_ctrl_c_to_the_process_group_keeps_finished_cases_and_records_no_crash(tmp_path, fake_env):
+    """Ctrl-C reaches the runner and its workers alike. The workers leave it to the runner,
+    which stops them and writes what finished: no case is recorded as a crash of a worker
+    that the interrupt killed. Each worker's first case passes at once, its second hangs."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    specs = tmp_path / "specs" / "fake.yaml"
+    specs.parent.mkdir(parents=True)
+    specs.write_text("topic: fake\ncases:" + "".join(
+        [_case("a", 1), _case("b-hangs", HANG_SEED), _case("c", 2), _case("d-hangs", HANG_SEED)]), encoding="utf-8")
+    cases = load_specs([str(specs)])
+    assert shard(cases, 2) == [[0, 1], [2, 3]]
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "conformance", "run", "--framework", FAKE, "--specs", str(specs), "--out", str(out),
+         "--workers", "2", "--no-report", "--timeout", "60"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    results = out / "partial" / "results" / "fake_adapter_FakeAdapter-1.0.json"
+    journal_lines = 0
+    deadline = time.monotonic() + 60
+    while journal_lines < 2 and time.monotonic() < deadline:  # both quick cases are journalled
+        journals = list((out / "partial" / "results").glob(".*.partial.jsonl")) if results.parent.exists() else []
+        journal_lines = sum(len(j.read_text().splitlines()) for j in journals)
+        time.sleep(0.1)
+    assert journal_lines == 2, "the two quick cases never finished"
+    # The workers get the signal first (the race a terminal's Ctrl-C can give), then everyone.
+    workers = _children(proc.pid)
+    assert len(workers) == 2, workers
+    for pid in workers:
+        os.kill(pid, signal.SIGINT)
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGINT)
+    output, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 130, output
+    written = json.loads(results.read_text())
+    assert written["interrupted"] is True
+    assert [(c["id"], c["status"]) for c in written["cases"]] == [("a", "pass"), ("c", "pass")]
