@@ -90,7 +90,7 @@ def _select(cases, patterns: list[str] | None):
 
 def cmd_run(args) -> int:
     from conformance.adapters import ADAPTERS, installed_frameworks
-    from conformance.runner import prestart, results_path, run_framework
+    from conformance.runner import prestart, results_path, run_framework, worker_count
 
     frameworks = args.framework or installed_frameworks()
     unknown = [f for f in frameworks if f not in ADAPTERS and ":" not in f]
@@ -121,7 +121,12 @@ def cmd_run(args) -> int:
     written = []
     worst = 0
     for framework in frameworks:
-        print(f"== {framework}: {len(cases)} cases", flush=True)
+        if args.in_process:
+            where = "in this process"
+        else:
+            count = max(1, min(args.workers or worker_count(len(cases)), len(cases)))
+            where = f"{count} worker process{'es' if count > 1 else ''}"
+        print(f"== {framework}: {len(cases)} case{'s' if len(cases) != 1 else ''}, {where}", flush=True)
 
         def echo(record):
             if record["status"] != "pass" or args.verbose:
