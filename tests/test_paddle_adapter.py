@@ -288,7 +288,9 @@ def test_snippets_run_without_the_kit_and_print_what_the_case_observed(adapter, 
     # A plain Paddle environment: this env's site-packages without its .pth files (-S), so the
     # kit's editable install is not importable; -I drops the working folder and PYTHON* vars.
     site = sysconfig.get_paths()["purelib"]
-    plain = f"import sys, runpy; sys.path[:0] = [{site!r}]; "
+    # Paddle 2.x builds a path from site.USER_SITE at import, which -S leaves None: compute it
+    # (that adds nothing to sys.path).
+    plain = f"import sys, site, runpy; site.getusersitepackages(); sys.path[:0] = [{site!r}]; "
     probe = subprocess.run([sys.executable, "-I", "-S", "-c", plain + "import paddle; import conformance"],
                            cwd=tmp_path, capture_output=True, text=True, env=env, check=False)
     assert probe.returncode != 0 and "No module named 'conformance'" in probe.stderr  # paddle yes, the kit no

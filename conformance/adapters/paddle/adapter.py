@@ -13,13 +13,15 @@ import re
 
 from conformance.adapters.base import Adapter, Session
 
-# (message regex, canonical kind); the first match wins. Messages are Paddle 3.x's own.
+# (message regex, canonical kind); the first match wins. Messages are Paddle 3.x's own,
+# with 2.6's where they differ (its matmul: "Input(Y) has error dim. Y'dims[0] must be equal to").
 _ERROR_PATTERNS = [
     (r"super\(\)\.__init__\(\) should be called first", "missing_super_init"),
     (r"TensorWrappers of .* do not exist|has been released|retain_graph=True", "graph_freed"),
     (r"can't use inplace strategy|[Ii]nplace", "inplace_in_recording"),
     (r"Place.*(mismatch|different)|not on the same place|Expected all tensors to be on the same", "device_mismatch"),
-    (r"dimension of Input\(X\) must be equal to|shape.* mismatch|matmul.*must be equal", "shape_mismatch"),
+    (r"dimension of Input\(X\) must be equal to|shape.* mismatch|matmul.*must be equal|"
+     r"Input\(Y\) has error dim", "shape_mismatch"),
     (r"to load model not exists|No such file or directory", "bad_filename"),
     (r"does not have gradient|stop_gradient=True|no grad", "no_gradient"),
 ]

@@ -229,8 +229,11 @@ class Builder:
             self._param_slots(layer, cpath, npath, ("weight", "bias"))
             out = _replace_last(shape, args["units"])
         elif kind == "param_dict":
+            if C.ParameterDict is None:
+                raise Unsupported(f"paddle {C.paddle.__version__} has no nn.ParameterDict (it came with Paddle 3.0): "
+                                  "the 2.x idioms are nn.ParameterList, or create_parameter attributes of a Layer")
             paddle = C.paddle
-            params = nn.ParameterDict(
+            params = C.ParameterDict(
                 {name: paddle.create_parameter(shape=list(s), dtype="float32") for name, s in args["params"].items()}
             )
             layers = [params]

@@ -91,7 +91,7 @@ def initialize(session, root, layer, param_slot, init, seed, force_reinit) -> No
     def init_fn(m):
         if _owns_weights(m):
             init_layer(session, m, init, seed, force_reinit)
-        elif isinstance(m, C.nn.ParameterDict):
+        elif C.ParameterDict is not None and isinstance(m, C.ParameterDict):
             for _, param in m.named_parameters():
                 if init_kind(init)[0] != "default":
                     fill_param(session, param, init, session.canonical_name(param))

@@ -195,6 +195,8 @@ def _define() -> SimpleNamespace:
         CenteredLayer=CenteredLayer, MyLinear=MyLinear, FixedHiddenMLP001=FixedHiddenMLP001,
         FancyMLP003=FancyMLP003, FancyMLP004=FancyMLP004, NoteMySequential=NoteMySequential,
         MyDenseKwargs=MyDenseKwargs,
+        # nn.ParameterDict came with Paddle 3.0; 2.x has only nn.ParameterList.
+        ParameterDict=getattr(nn, "ParameterDict", None),
     )
 
 

@@ -40,8 +40,7 @@ class PaddleNotesMixin:
         return self._dict_view(self._target_layer(target).state_dict())
 
     def probe_param_dict(self, target=None, select=None):
-        nn = self.C.nn
-        if target in (None, "") and select is None and isinstance(self.model, nn.ParameterDict):
+        if target in (None, "") and select is None and self.C.ParameterDict is not None and isinstance(self.model, self.C.ParameterDict):
             view = self._dict_view(dict(self.model.named_parameters()))
             view["container"] = type(self.model).__name__  # Paddle's own nn.ParameterDict
             view["text"] = repr(self.model)

@@ -347,7 +347,7 @@ def _init_lines(args, paths: _Paths, model_spec) -> list[str]:
             if id(layer) not in order:
                 continue
             acc = paths.access(native) if native else "net"
-            if isinstance(layer, C.nn.ParameterDict):
+            if C.ParameterDict is not None and isinstance(layer, C.ParameterDict):
                 for name, _ in layer.named_parameters():
                     body.append(f"nn.initializer.XavierUniform()(net[{name!r}])")
                 continue
