@@ -190,12 +190,15 @@ def run_case(adapter, case, version: str, progress=None, components: dict | None
 
 
 _ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,}\b")
+# dmlc/glog's log prefix, which MXNet 1.5 puts in its error messages: "[17:05:27] src/x.cc:295: ".
+_LOG_TIME = re.compile(r"\[\d\d:\d\d:\d\d\] (?=[\w./-]+\.(?:cc|cpp|cu|h):\d+: )")
 
 
 def _scrub(obj, workdir: str):
     """What differs between two runs of the same case and says nothing about the framework:
     the private temporary folder, and memory addresses in printed objects
-    (`<function relu at 0x7f90b8b43350>` in a printed flax model)."""
+    (`<function relu at 0x7f90b8b43350>` in a printed flax model), and the clock time that
+    MXNet 1.5's errors begin with (`[17:05:27] src/imperative/imperative.cc:295: Check failed`)."""
     return _scrub_in(obj, (os.path.realpath(workdir), workdir))
 
 
@@ -203,7 +206,9 @@ def _scrub_in(obj, folders: tuple[str, str]):
     if isinstance(obj, str):
         for folder in folders:
             obj = obj.replace(folder, "$WORKDIR")
-        return _ADDRESS.sub("0x…", obj) if "0x" in obj else obj
+        if "0x" in obj:
+            obj = _ADDRESS.sub("0x…", obj)
+        return _LOG_TIME.sub("[hh:mm:ss] ", obj) if "] " in obj else obj
     if isinstance(obj, dict):
         return {k: _scrub_in(v, folders) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

@@ -252,7 +252,7 @@ def test_setitem_in_recording_and_rebind(session):
     s.tensor("w", np.ones(3, np.float32), requires_grad=True)
     error = raised(s.compute, "setitem_zero", ["w"], "z")
     assert s.classify_error(error, "compute") == "inplace_in_recording"
-    assert meaningful_line(error).startswith("MXNetError:")
+    assert meaningful_line(error).startswith(("MXNetError:", "Check failed"))  # 1.8+, 1.5
     s.compute("sum_two_x_squared", ["w"], "l")
     s.backward(of="l")
     s.update("w", 0.1, "in_place")

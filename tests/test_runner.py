@@ -199,6 +199,9 @@ def test_scrub_removes_the_workdir_and_memory_addresses():
     record = {"text": ["Dense(activation=<function relu at 0x7f90b8b43350>)", "/tmp/w/x.npy"], "n": 3}
     assert _scrub(record, "/tmp/w") == {"text": ["Dense(activation=<function relu at 0x…>)", "$WORKDIR/x.npy"], "n": 3}
     assert _scrub("index 0x1f and 0xff", "/tmp/w") == "index 0x1f and 0xff"  # short hex numbers stay
+    mxnet15 = "[17:05:27] src/imperative/imperative.cc:295: Check failed: !AGInfo::IsNone(*i): Cannot differentiate"
+    assert _scrub(mxnet15, "/tmp/w") == mxnet15.replace("17:05:27", "hh:mm:ss")
+    assert _scrub("values [10:20:30] stay", "/tmp/w") == "values [10:20:30] stay"  # not a log prefix
 
 
 def _children(pid: int) -> list[int]:

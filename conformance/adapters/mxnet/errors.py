@@ -56,11 +56,14 @@ _NOT_IN_GRAPH = "Cannot differentiate node because it is not in a computational 
 
 
 def meaningful_line(exc: BaseException) -> str:
-    """The line of an MXNetError message that says what failed (skips the C++ traceback)."""
+    """The line of an MXNetError message that says what failed (skips the C++ traceback and,
+    in MXNet 1.5, the "[17:05:27] src/imperative/imperative.cc:295: " log prefix)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     for line in lines:
-        if line.startswith(("MXNetError:", "Check failed")) or "Check failed" in line:
+        if line.startswith(("MXNetError:", "Check failed")):
             return line
+        if "Check failed" in line:
+            return line[line.index("Check failed"):]
     return lines[0] if lines else ""
 
 
