@@ -688,6 +688,328 @@ def _on_session(attr, replacement):
     return lambda mp: mp.setattr(_session_class(), attr, replacement)
 
 
+
+# -- mutants of the second round: bug classes the first list did not plant --------------
+def _sparse_leaf_write(tensor_, grad):
+    nonzero = grad != 0  # only the entries this pass reached are written; stale ones stay
+    tensor_._grad[nonzero] = grad[nonzero]
+
+
+def _implicit_head_mean(data):
+    return np.full_like(data, 1.0 / max(data.size, 1))  # the implicit head of a mean, not a sum
+
+
+def _relu_grad_nonzero_passes(x):
+    return (x != 0).astype(x.dtype)  # negative inputs let the gradient through
+
+
+def _relu_capped_at_one(a):
+    (x,) = ops._operands("relu", a)
+    return ops._result(
+        "relu", np.clip(x, 0, 1), [a], lambda g: (g * ((x > 0) & (x < 1)).astype(x.dtype),)
+    )
+
+
+_DOT = ops.dot
+
+
+def _dot_no_input_grad(a, b):
+    out = _DOT(a, b)
+    if out._node is not None:
+        backward = out._node.backward
+        out._node.backward = lambda g: (np.zeros_like(a._data), backward(g)[1])
+    return out
+
+
+def _mean_over_last_axis_count(a, axis=None, keepdims=False):
+    (x,) = ops._operands("mean", a)
+    count = x.shape[-1] if axis is None else np.prod([x.shape[i] for i in np.atleast_1d(axis)])
+    return ops.div(ops.sum(a, axis=axis, keepdims=keepdims), float(count))
+
+
+def _dropout_backward_unscaled(a, rate):
+    out = _DROPOUT(a, rate)
+    if out is not a and out._node is not None:
+        factor = out._node.backward(np.ones_like(a._data))[0]
+        mask = (factor != 0).astype(factor.dtype)
+        out._node.backward = lambda g: (g * mask,)  # masked, but the 1/(1-p) is forgotten
+    return out
+
+
+def _setitem_copy_on_write(self, index, value):
+    autograd.check_inplace_write(self)
+    if isinstance(value, ref.Tensor):
+        device.check_same_device("setitem", [self._device, value._device])
+        value = value._data
+    data = self._data.copy()  # copy-on-write: aliases of the old buffer do not see it
+    data[tensor._index(index)] = value
+    self._data = data
+
+
+def _asnumpy_float64(self):
+    return self._data.astype(np.float64)
+
+
+def _copyto_same_device_is_noop(self, target):
+    target = device.parse(target)
+    if target == self._device:
+        return self  # "already there": no new memory although copyto promises it
+    return ref.Tensor._wrap(self._data.copy(), target)
+
+
+def _move_shares_memory(self, target):
+    target = device.parse(target)
+    if target == self._device:
+        return self
+    return ref.Tensor._wrap(self._data, target)  # relabelled, not copied
+
+
+_FINISH_DEFERRED = parameter.Parameter._finish_deferred_init
+
+
+def _deferred_uses_default_init(self, data=None):
+    if self._deferred is not None and data is None:
+        _, dev, gen = self._deferred
+        self._deferred = (None, dev, gen)  # the initializer given to initialize() is lost
+    return _FINISH_DEFERRED(self, data)
+
+
+def _deferred_uses_global_rng(self, data=None):
+    if self._deferred is not None:
+        init_, dev, _ = self._deferred
+        self._deferred = (init_, dev, None)  # the seeded generator is not kept for later
+    return _FINISH_DEFERRED(self, data)
+
+
+def _reset_device_drops_grad(self, device_):
+    device_ = device.parse(device_)
+    if self._var is not None:
+        self._set_var(self._var._data.copy(), device_)  # the gradient starts over at zero
+    elif self._deferred is not None:
+        init_, _, gen = self._deferred
+        self._deferred = (init_, device_, gen)
+
+
+def _lookup_ignores_shared(self, full_name):
+    return self._params.get(full_name)  # params=shared.params creates new parameters
+
+
+def _zero_grad_matrices_only(self):
+    if self._var is not None and self._var._grad is not None and self._var._grad.ndim > 1:
+        self._var._grad[...] = 0
+
+
+def _add_registers_first_only(self, *blocks):
+    for block_ in blocks[:1]:
+        self.register_child(block_)
+    return self
+
+
+def _sequential_skips_last(self, x):
+    for child in list(self._children.values())[:-1]:
+        x = child(x)
+    return x
+
+
+def _block_initialize_drops_force_reinit(
+    self, init=None, device=None, verbose=False, force_reinit=False, seed=None, rng=None
+):
+    return _BLOCK_INITIALIZE(self, init, device, verbose, False, seed, rng)
+
+
+def _block_initialize_drops_device(
+    self, init=None, device=None, verbose=False, force_reinit=False, seed=None, rng=None
+):
+    return _BLOCK_INITIALIZE(self, init, None, verbose, force_reinit, seed, rng)
+
+
+def _select_search(self, pattern):
+    import re
+
+    selected = parameter.ParameterDict(self.prefix)
+    for name, param in self._params.items():
+        if pattern is None or re.search(pattern, name):  # unanchored: a match anywhere
+            selected._params[name] = param
+    return selected
+
+
+def _dense_relu_before_bias(self, x):
+    if self._flatten and x.ndim != 2:
+        x = ops.flatten(x)
+    if not parameter.shape_is_known(self.weight.shape):
+        self.weight.shape = self._inferred_weight_shape(x.shape[-1])
+        layers._finish_deferred(self)
+    out = ops.dot(x, ops.transpose(self.weight.data()))
+    if self._activation == "relu":
+        out = ops.relu(out)
+    if self.bias is not None:
+        out = out + self.bias.data()  # the bias is added after the activation
+    return out
+
+
+def _dense_infers_from_batch_axis(self, x):
+    if self._flatten and x.ndim != 2:
+        x = ops.flatten(x)
+    if not parameter.shape_is_known(self.weight.shape):
+        self.weight.shape = self._inferred_weight_shape(x.shape[0])  # the batch axis
+        layers._finish_deferred(self)
+    return _DENSE_FORWARD(self, x)
+
+
+_DENSE_FORWARD = layers.Dense.forward
+
+
+def _dropout_layer_rate_as_keep(self, x):
+    return ops.dropout(x, 1.0 - self._rate)
+
+
+def _uniform_half_open(self, scale=None, low=None, high=None):
+    scale = init.DEFAULT_UNIFORM_SCALE if scale is None else scale
+    self.low = 0.0 if low is None else low  # U(0, scale) instead of U(-scale, scale)
+    self.high = scale if high is None else high
+
+
+def _xavier_sum_of_fans(self, name, data):
+    fan_in, fan_out = data.shape[1], data.shape[0]
+    scale = np.sqrt(self.magnitude / (fan_in + fan_out))  # the average's / 2 is forgotten
+    data[...] = self.rng.uniform(-scale, scale, size=data.shape)
+
+
+def _xavier_normal(self, name, data):
+    fan_in, fan_out = data.shape[1], data.shape[0]
+    scale = np.sqrt(self.magnitude / ((fan_in + fan_out) / 2.0))
+    data[...] = self.rng.normal(0.0, scale, size=data.shape)  # rnd_type taken as "gaussian"
+
+
+def _msra_fan_out(self, name, data):
+    std = np.sqrt(2.0 / (1.0 + self.slope**2) / data.shape[0])  # fan_out instead of fan_in
+    data[...] = self.rng.normal(0.0, std, size=data.shape)
+
+
+def _msra_without_slope(self, name, data):
+    std = np.sqrt(2.0 / int(np.prod(data.shape[1:])))  # plain He: the slope is dropped
+    data[...] = self.rng.normal(0.0, std, size=data.shape)
+
+
+def _mixed_last_match(self, name, data, rng=None):
+    import re
+
+    for pattern, initializer in reversed(list(zip(self.patterns, self.initializers))):
+        if re.match(pattern, name):  # the LAST matching pattern wins
+            return initializer(name, data, rng)
+    raise ValueError(f"Parameter name {name} did not match any pattern")
+
+
+def _orthogonal_ignores_scale(self, name, data):
+    nout, nin = data.shape[0], int(np.prod(data.shape[1:]))
+    tmp = self.rng.uniform(-1.0, 1.0, size=(nout, nin))
+    u, _, v = np.linalg.svd(tmp, full_matrices=False)
+    data[...] = (u if u.shape == tmp.shape else v).reshape(data.shape)
+
+
+_LOAD_INIT_CALL = init.Load.__call__
+
+
+def _load_init_missing_zero(self, name, data, rng=None):
+    if name in self.param:
+        return _LOAD_INIT_CALL(self, name, data, rng)
+    data[...] = 0  # names the file lacks get zeros instead of the default initializer
+
+
+def _prefix_from_one(hint):
+    naming._counters[hint] += 1
+    return f"{hint}{naming._counters[hint]}_"  # dense1_ for the first Dense
+
+
+def _prefix_one_counter(hint):
+    prefix = f"{hint}{naming._counters['']}_"
+    naming._counters[""] += 1  # one counter for every class: dense0_, dense2_ after a relu1_
+    return prefix
+
+
+def _save_transposed(model):
+    from collections import OrderedDict
+
+    return OrderedDict(
+        (path, p.data()._data.T if p.data()._data.ndim == 2 else p.data()._data)
+        for path, p in serialization.named_parameters(model).items()
+    )
+
+
+def _assign_ignores_shape(path, param, array, filename, device_):
+    shape = param.shape
+    if shape is not None and tuple(shape) != tuple(array.shape) and all(shape):
+        return  # a mis-shaped array is skipped silently
+    param._load_init(array, device_)
+
+
+def _load_dict_sorted(filename, device_=None):
+    loaded = _LOAD(filename, device_)
+    if isinstance(loaded, dict):
+        from collections import OrderedDict
+
+        return OrderedDict(sorted(loaded.items()))
+    return loaded
+
+
+def _load_single_as_list(filename, device_=None):
+    loaded = _LOAD(filename, device_)
+    if isinstance(loaded, ref.Tensor):
+        return [loaded]
+    return loaded
+
+
+def _mlp_output_relu(self, in_units=0, **kwargs):
+    block.Block.__init__(self, **kwargs)
+    self.hidden = layers.Dense(256, activation="relu", in_units=in_units)
+    self.output = layers.Dense(10, activation="relu", in_units=256 if in_units else 0)
+
+
+def _fancy_forward_halves_once(self, x):
+    x = self.dense(x)
+    x = ops.relu(ops.dot(x, self.rand_weight.data()) + 1)
+    x = self.dense(x)
+    if x.norm().asscalar() > 1:  # `if` instead of `while`: halved once
+        x = x / 2
+    if x.norm().asscalar() < 0.8:
+        x = x * 10
+    return x.sum()
+
+
+def _my_sequential_keyed_by_class(self, block_):
+    self._children[type(block_).__name__.lower()] = block_  # two Dense: the second replaces the first
+
+
+def _nest_mlp_dense_linear(self, **kwargs):
+    block.Block.__init__(self, **kwargs)
+    self.net = block.Sequential()
+    self.net.add(layers.Dense(64, activation="relu"), layers.Dense(32, activation="relu"))
+    self.dense = layers.Dense(16)  # the relu is forgotten
+
+
+def _named_sequential_sorted(self, children):
+    net = block.Sequential()
+    for name, child in sorted(children.items()):  # children in name order, not as written
+        net.register_child(self.build(child), name)
+    object.__setattr__(net, "_kit_numbered", True)
+    return net
+
+
+def _msra_form_default_slope(form, on_call=None):
+    if isinstance(form, dict) and "msra" in form:
+        return init.MSRAPrelu()  # the given slope is dropped
+    return _MAKE_INIT(form, on_call)
+
+
+def _to_device_skips_constants(self, device, target="model"):
+    dev = self.native_device(device)
+    if target != "model":
+        self.values[target] = self.named(target).as_in_context(dev)
+        return
+    for _, param in self.unique_params(constants=False):  # constants stay behind
+        param.reset_device(dev)
+    self.device = dev
+
 # name -> function(monkeypatch) that applies the mutation
 MUTANTS = {
     # autograd
@@ -927,6 +1249,121 @@ MUTANTS = {
     "sgd-step-sign-flipped": _on_session("sgd_step", _sgd_sign_flipped),
     "sgd-step-ignores-lr": _on_session("sgd_step", _sgd_lr_ignored),
     "mean-loss-treated-as-sum": _mean_loss_as_sum,
+    # second round: bug classes the first list did not plant
+    "leaf-grad-written-where-nonzero-only": lambda mp: mp.setattr(
+        autograd, "_write_leaf_grad", _sparse_leaf_write
+    ),
+    "implicit-head-is-mean": lambda mp: mp.setattr(autograd, "_implicit_head", _implicit_head_mean),
+    "record-ignores-train-mode-false": lambda mp: mp.setattr(
+        autograd, "record", lambda train_mode=True: autograd._scope(True, True)
+    ),
+    "relu-grad-passes-negatives": lambda mp: mp.setattr(
+        ops, "_relu_grad_mask", _relu_grad_nonzero_passes
+    ),
+    "relu-capped-at-one": lambda mp: mp.setattr(ops, "relu", _relu_capped_at_one),
+    "dot-grad-stops-at-input": lambda mp: mp.setattr(ops, "dot", _dot_no_input_grad),
+    "mean-divides-by-last-axis": lambda mp: mp.setattr(ops, "mean", _mean_over_last_axis_count),
+    "dropout-backward-mask-unscaled": lambda mp: mp.setattr(
+        ops, "dropout", _dropout_backward_unscaled
+    ),
+    "dropout-scale-by-rate": lambda mp: mp.setattr(ops, "_dropout_scale", lambda rate: 1.0 / rate),
+    "setitem-copy-on-write": lambda mp: mp.setattr(
+        tensor.Tensor, "__setitem__", _setitem_copy_on_write
+    ),
+    "asnumpy-gives-float64": lambda mp: mp.setattr(tensor.Tensor, "asnumpy", _asnumpy_float64),
+    "copyto-same-device-returns-self": lambda mp: mp.setattr(
+        tensor.Tensor, "copyto", _copyto_same_device_is_noop
+    ),
+    "move-to-other-device-shares-memory": lambda mp: mp.setattr(
+        tensor.Tensor, "as_in_context", _move_shares_memory
+    ),
+    "deferred-init-uses-default-initializer": lambda mp: mp.setattr(
+        parameter.Parameter, "_finish_deferred_init", _deferred_uses_default_init
+    ),
+    "deferred-init-forgets-the-seed": lambda mp: mp.setattr(
+        parameter.Parameter, "_finish_deferred_init", _deferred_uses_global_rng
+    ),
+    "move-drops-the-gradient": lambda mp: mp.setattr(
+        parameter.Parameter, "reset_device", _reset_device_drops_grad
+    ),
+    "shared-params-lookup-ignored": lambda mp: mp.setattr(
+        parameter.ParameterDict, "_lookup", _lookup_ignores_shared
+    ),
+    "zero-grad-skips-vectors": lambda mp: mp.setattr(
+        parameter.Parameter, "zero_grad", _zero_grad_matrices_only
+    ),
+    "select-matches-anywhere": lambda mp: mp.setattr(
+        parameter.ParameterDict, "select", _select_search
+    ),
+    "sequential-add-registers-first-only": lambda mp: mp.setattr(
+        block.Sequential, "add", _add_registers_first_only
+    ),
+    "sequential-skips-last-child": lambda mp: mp.setattr(
+        block.Sequential, "forward", _sequential_skips_last
+    ),
+    "block-initialize-drops-force-reinit": lambda mp: mp.setattr(
+        block.Block, "initialize", _block_initialize_drops_force_reinit
+    ),
+    "block-initialize-drops-device": lambda mp: mp.setattr(
+        block.Block, "initialize", _block_initialize_drops_device
+    ),
+    "dense-relu-before-bias": lambda mp: mp.setattr(layers.Dense, "forward", _dense_relu_before_bias),
+    "deferred-shape-from-batch-axis": lambda mp: mp.setattr(
+        layers.Dense, "forward", _dense_infers_from_batch_axis
+    ),
+    "dropout-layer-rate-as-keep-probability": lambda mp: mp.setattr(
+        layers.Dropout, "forward", _dropout_layer_rate_as_keep
+    ),
+    "uniform-default-half-open": lambda mp: mp.setattr(init.Uniform, "__init__", _uniform_half_open),
+    "xavier-sum-of-fans": lambda mp: mp.setattr(init.Xavier, "_init_weight", _xavier_sum_of_fans),
+    "xavier-draws-normal": lambda mp: mp.setattr(init.Xavier, "_init_weight", _xavier_normal),
+    "msra-fan-out": lambda mp: mp.setattr(init.MSRAPrelu, "_init_weight", _msra_fan_out),
+    "msra-slope-ignored": lambda mp: mp.setattr(init.MSRAPrelu, "_init_weight", _msra_without_slope),
+    "mixed-last-match-wins": lambda mp: mp.setattr(init.Mixed, "__call__", _mixed_last_match),
+    "orthogonal-ignores-scale": lambda mp: mp.setattr(
+        init.Orthogonal, "_init_weight", _orthogonal_ignores_scale
+    ),
+    "load-init-missing-names-zeroed": lambda mp: mp.setattr(
+        init.Load, "__call__", _load_init_missing_zero
+    ),
+    "name-counter-starts-at-1": lambda mp: mp.setattr(naming, "next_prefix", _prefix_from_one),
+    "name-counter-shared-by-classes": lambda mp: mp.setattr(
+        naming, "next_prefix", _prefix_one_counter
+    ),
+    "save-params-transposed": lambda mp: mp.setattr(
+        serialization, "_params_to_arrays", _save_transposed
+    ),
+    "load-skips-mis-shaped-silently": lambda mp: mp.setattr(
+        serialization, "_assign_loaded", _assign_ignores_shape
+    ),
+    "load-dict-keys-sorted": lambda mp: (
+        mp.setattr(serialization, "load", _load_dict_sorted),
+        mp.setattr(ref, "load", _load_dict_sorted),
+    ),
+    "load-single-tensor-as-list": lambda mp: (
+        mp.setattr(serialization, "load", _load_single_as_list),
+        mp.setattr(ref, "load", _load_single_as_list),
+    ),
+    "device-mismatch-ignored-for-second-device": lambda mp: mp.setattr(
+        device.Device, "__eq__", lambda self, other: isinstance(other, device.Device)
+    ),
+    "mlp-output-with-relu": lambda mp: mp.setattr(models.MLP, "__init__", _mlp_output_relu),
+    "fancy-mlp-halves-once": lambda mp: mp.setattr(
+        models.FancyMLP, "forward", _fancy_forward_halves_once
+    ),
+    "my-sequential-keyed-by-class": lambda mp: mp.setattr(
+        models.MySequential, "add", _my_sequential_keyed_by_class
+    ),
+    "nest-mlp-last-dense-linear": lambda mp: mp.setattr(
+        models.NestMLP, "__init__", _nest_mlp_dense_linear
+    ),
+    "named-sequential-sorted-children": lambda mp: mp.setattr(
+        spec_build.ModelBuilder, "_named_sequential", _named_sequential_sorted
+    ),
+    "msra-form-default-slope": lambda mp: mp.setattr(
+        spec_build, "make_init", _msra_form_default_slope
+    ),
+    "to-device-skips-constants": _on_session("to_device", _to_device_skips_constants),
 }
 
 # The reference module each mutant breaks (the reference adapter counts as "adapter").
@@ -1080,6 +1517,89 @@ MODULE_OF = {
     "broadcast-grad-keeps-size-1-axis-unsummed": "ops",
     "zero-grad-zeroes-the-values": "parameter",
     "mean-loss-treated-as-sum": "adapter",
+    **dict.fromkeys(
+        [
+            "leaf-grad-written-where-nonzero-only",
+            "implicit-head-is-mean",
+            "record-ignores-train-mode-false",
+        ],
+        "autograd",
+    ),
+    **dict.fromkeys(
+        [
+            "relu-grad-passes-negatives",
+            "relu-capped-at-one",
+            "dot-grad-stops-at-input",
+            "mean-divides-by-last-axis",
+            "dropout-backward-mask-unscaled",
+            "dropout-scale-by-rate",
+        ],
+        "ops",
+    ),
+    **dict.fromkeys(
+        [
+            "setitem-copy-on-write",
+            "asnumpy-gives-float64",
+            "copyto-same-device-returns-self",
+            "move-to-other-device-shares-memory",
+        ],
+        "tensor",
+    ),
+    **dict.fromkeys(
+        [
+            "deferred-init-uses-default-initializer",
+            "deferred-init-forgets-the-seed",
+            "move-drops-the-gradient",
+            "shared-params-lookup-ignored",
+            "zero-grad-skips-vectors",
+            "select-matches-anywhere",
+        ],
+        "parameter",
+    ),
+    **dict.fromkeys(
+        [
+            "sequential-add-registers-first-only",
+            "sequential-skips-last-child",
+            "block-initialize-drops-force-reinit",
+            "block-initialize-drops-device",
+        ],
+        "block",
+    ),
+    **dict.fromkeys(
+        [
+            "dense-relu-before-bias",
+            "deferred-shape-from-batch-axis",
+            "dropout-layer-rate-as-keep-probability",
+        ],
+        "layers",
+    ),
+    **dict.fromkeys(
+        [
+            "uniform-default-half-open",
+            "xavier-sum-of-fans",
+            "xavier-draws-normal",
+            "msra-fan-out",
+            "msra-slope-ignored",
+            "mixed-last-match-wins",
+            "orthogonal-ignores-scale",
+            "load-init-missing-names-zeroed",
+        ],
+        "init",
+    ),
+    "name-counter-starts-at-1": "naming",
+    "name-counter-shared-by-classes": "naming",
+    "device-mismatch-ignored-for-second-device": "device",
+    **dict.fromkeys(
+        [
+            "mlp-output-with-relu",
+            "fancy-mlp-halves-once",
+            "my-sequential-keyed-by-class",
+            "nest-mlp-last-dense-linear",
+        ],
+        "models",
+    ),
+    **dict.fromkeys(["named-sequential-sorted-children", "msra-form-default-slope"], "spec_build"),
+    "to-device-skips-constants": "adapter",
 }
 
 # Modules of the reference that hold behaviour (snippet.py only renders code for people).
