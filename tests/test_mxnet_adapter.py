@@ -355,3 +355,18 @@ def test_every_spec_snippet_compiles(adapter, root):
 
     for case in load_specs([f"{root}/specs"]):
         compile(adapter.snippet(case), case.id, "exec")
+
+
+def test_a_new_session_forgets_the_constant_initializers_earlier_cases_registered(session, adapter, tmp_path):
+    """Gluon registers one initializer per Constant, named by the parameter's name and its
+    id(): left in MXNet's global registry, a later case's Constant that reuses name and
+    address draws an "overriding existing initializer" warning into its record."""
+    from mxnet import initializer, registry
+
+    table = registry._REGISTRY[initializer.Initializer]
+    s = session({"fancy_mlp": {}})
+    s.initialize(seed=0)
+    assert [n for n in table if n.startswith("constant_")], "FancyMLP's constant registered an initializer"
+    adapter.new_session(str(tmp_path / "next"))
+    assert not [n for n in table if n.startswith("constant_")]
+    assert "constant" in table, "MXNet's own Constant initializer stays"
