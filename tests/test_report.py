@@ -636,6 +636,29 @@ def test_a_claim_a_release_broke_says_holds_up_to_and_changed_in(tmp_path):
         ("two-passes", "tensorflow 2.21.0 · keras 3.15.1")]  # fmt: skip
 
 
+def test_a_release_line_is_followed_by_component_versions(tmp_path):
+    """Keras 3.3 on TF 2.16 -> tf_keras 2.21 on TF 2.21 is not an upgrade: it is never
+    compared. Keras 2.15 (TF 2.15) -> Keras 3.3 (TF 2.16) is, and so is 3.3 -> 3.15."""
+    runs = [
+        run("tensorflow", "2.15.1", [grad("k2-never-held", "accumulate"), grad("broke-at-k3", "overwrite"),
+                                     grad("broke-late", "overwrite")], components={"keras": "2.15.0"}),
+        run("tensorflow", "2.16.2", [grad("k2-never-held", "overwrite"), grad("broke-at-k3", "accumulate"),
+                                     grad("broke-late", "overwrite")], components={"keras": "3.3.3"}),
+        run("tensorflow", "2.21.0", [grad("k2-never-held", "accumulate"), grad("broke-at-k3", "accumulate"),
+                                     grad("broke-late", "overwrite")], components={"keras": "2.21.0"}),
+        run("tensorflow", "2.21.0", [grad("k2-never-held", "overwrite"), grad("broke-at-k3", "accumulate"),
+                                     grad("broke-late", "accumulate")], components={"keras": "3.15.1"}),
+    ]  # fmt: skip
+    out, _ = report(tmp_path, runs)
+    broken = json.loads(read(out["json"]))["claims_broken"]
+    pairs = sorted((b["case"], b["holds_up_to"], b["changed_in"]) for b in broken)
+    assert pairs == [  # each line from Keras 2.15 breaks: to Keras 3.3 (TF 2.16) and to tf_keras 2.21
+        ("broke-at-k3", "tensorflow 2.15.1 · keras 2.15.0", "tensorflow 2.16.2 · keras 3.3.3"),
+        ("broke-at-k3", "tensorflow 2.15.1 · keras 2.15.0", "tensorflow 2.21.0 · keras 2.21.0"),
+        ("broke-late", "tensorflow 2.16.2 · keras 3.3.3", "tensorflow 2.21.0 · keras 3.15.1"),
+    ], pairs  # never "keras 3.3.3 -> keras 2.21.0", and broke-at-k3 not again at keras 3.15.1
+
+
 def test_nan_and_infinities_are_kept_as_such(tmp_path):
     observations = {"mean": float("nan"), "max": float("inf"), "min": float("-inf"),
                     "std": "NaN"}  # fmt: skip
