@@ -158,7 +158,8 @@ def _step(kind: str, a: dict, pd: bool, model_lines: list[str]) -> list[str]:
         rng = f", rng=np.random.default_rng({seed})" if seed is not None else ""
         target = _path(a["target"], pd) if "target" in a else "net"
         force = a.get("force_reinit", False)
-        return [f"{target}.initialize({_init(a.get('init'))}, force_reinit={force}{rng})"]
+        where = f", device={_device(a['device'])}" if a.get("device") else ""
+        return [f"{target}.initialize({_init(a.get('init'))}{where}, force_reinit={force}{rng})"]
     if kind == "forward":
         name, train = a.get("as", "out"), a.get("mode") == "train"
         if a.get("record", True):
@@ -263,6 +264,12 @@ def snippet(case) -> str:
         param_dict = "param_dict" in case.model
         model_lines.append(f"net = {_model(case.model, model_lines, {})}")
     body: list[str] = []
+    moved = None  # where a to_device step put the model: initialize() creates parameters there
     for kind, args in case.steps:
-        body += _step(kind, args or {}, param_dict, model_lines)
+        args = args or {}
+        if kind == "to_device" and args.get("target", "model") == "model":
+            moved = args.get("device")
+        if kind == "initialize" and moved is not None and "device" not in args:
+            args = dict(args, device=moved)
+        body += _step(kind, args, param_dict, model_lines)
     return _HEADER + "\n".join(model_lines + body) + "\n"
