@@ -124,7 +124,7 @@ def cmd_run(args) -> int:
         if args.in_process:
             where = "in this process"
         else:
-            count = max(1, min(args.workers or worker_count(len(cases)), len(cases)))
+            count = worker_count(len(cases), args.workers)
             where = f"{count} worker process{'es' if count > 1 else ''}"
         print(f"== {framework}: {len(cases)} case{'s' if len(cases) != 1 else ''}, {where}", flush=True)
 

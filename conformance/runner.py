@@ -278,12 +278,13 @@ def results_path(out_dir: str, framework: str, version: str, components: dict | 
     return os.path.join(out_dir, "-".join(safe_name(p) for p in parts) + ".json")
 
 
-def worker_count(n_cases: int | None = None) -> int:
-    """Worker processes for one column: $CONFORMANCE_WORKERS, else one per CPU up to 2
-    (each imports the framework; more than the cores only adds imports), never more than cases."""
+def worker_count(n_cases: int | None = None, requested: int | None = None) -> int:
+    """Worker processes for one column: `requested` (--workers), else $CONFORMANCE_WORKERS,
+    else one per CPU up to 2 (each imports the framework; more than the cores only adds
+    imports); never more than `n_cases`, never fewer than one."""
     wanted = os.environ.get("CONFORMANCE_WORKERS", "").strip()
-    count = int(wanted) if wanted.isdigit() and int(wanted) > 0 else min(2, os.cpu_count() or 1)
-    return max(1, min(count, n_cases)) if n_cases else count
+    count = requested or (int(wanted) if wanted.isdigit() and int(wanted) > 0 else min(2, os.cpu_count() or 1))
+    return max(1, min(count, n_cases)) if n_cases else max(1, count)
 
 
 def shard(cases, n: int) -> list[list[int]]:
@@ -329,7 +330,7 @@ def run_framework(framework: str, cases, out_dir: str, spec_digest: str, timeout
     journal_path = os.path.join(out_dir, f".{safe_name(framework)}.{os.getpid()}.partial.jsonl")
     pool: list[_Worker] = list(prestarted or [])
     if isolate:
-        count = max(1, min(workers or worker_count(len(cases)), len(cases)))
+        count = worker_count(len(cases), workers)
         for extra in pool[count:]:
             extra.close()
         pool = pool[:count]
