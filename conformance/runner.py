@@ -429,18 +429,14 @@ def _run_shards(pool: list, shards: list[list[int]], cases, timeout_s: float, ve
         for thread in threads:
             while thread.is_alive():
                 thread.join(0.2)  # a bounded join, so that Ctrl-C reaches this thread
-    except KeyboardInterrupt:
+        if raised:
+            raise raised[0]
+    except BaseException:
         with lock:
             stop.set()
         for worker in pool:
             worker.stop()
         raise
-    if raised:
-        with lock:
-            stop.set()
-        for worker in pool:
-            worker.stop()
-        raise raised[0]
 
 
 class _Worker:

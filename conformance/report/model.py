@@ -405,13 +405,12 @@ def _majors(column) -> dict:
 
 
 def _reported_on_line(ci: int, predecessor: dict, reported: set[int]) -> bool:
-    """True when a break on the line that leads to column `ci` was already reported."""
-    seen = set()
-    while ci is not None and ci not in seen:
+    """True when a break on the line that leads to column `ci` was already reported
+    (predecessors are always earlier columns, so the walk ends)."""
+    while ci is not None:
         if ci in reported:
             return True
-        seen.add(ci)
-        ci = predecessor.get(ci)
+        ci = predecessor[ci]
     return False
 
 

@@ -11,7 +11,7 @@ layer's own initializers (its construction ParamAttr, else Paddle's defaults).
 
 from __future__ import annotations
 
-from conformance.adapters.paddle.models import classes, initializer, my_init
+from conformance.adapters.paddle.models import classes, initializer, is_parameter_dict, my_init
 
 
 def init_kind(init) -> tuple[str, dict]:
@@ -91,7 +91,7 @@ def initialize(session, root, layer, param_slot, init, seed, force_reinit) -> No
     def init_fn(m):
         if _owns_weights(m):
             init_layer(session, m, init, seed, force_reinit)
-        elif C.ParameterDict is not None and isinstance(m, C.ParameterDict):
+        elif is_parameter_dict(m):
             for _, param in m.named_parameters():
                 if init_kind(init)[0] != "default":
                     fill_param(session, param, init, session.canonical_name(param))

@@ -24,6 +24,12 @@ def classes() -> SimpleNamespace:
     return _CLASSES
 
 
+def is_parameter_dict(obj) -> bool:
+    """True for a paddle nn.ParameterDict (Paddle 3.0 and later; 2.x has none)."""
+    C = classes()
+    return C.ParameterDict is not None and isinstance(obj, C.ParameterDict)
+
+
 def _define() -> SimpleNamespace:
     import paddle
     from paddle import nn

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from conformance.adapters.base import Unsupported
 from conformance.adapters.notes_probes import dtype_name, np_save_as_written
+from conformance.adapters.paddle.models import is_parameter_dict
 
 
 class PaddleNotesMixin:
@@ -40,7 +41,7 @@ class PaddleNotesMixin:
         return self._dict_view(self._target_layer(target).state_dict())
 
     def probe_param_dict(self, target=None, select=None):
-        if target in (None, "") and select is None and self.C.ParameterDict is not None and isinstance(self.model, self.C.ParameterDict):
+        if target in (None, "") and select is None and is_parameter_dict(self.model):
             view = self._dict_view(dict(self.model.named_parameters()))
             view["container"] = type(self.model).__name__  # Paddle's own nn.ParameterDict
             view["text"] = repr(self.model)

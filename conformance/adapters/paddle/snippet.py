@@ -14,7 +14,7 @@ import keyword
 import textwrap
 
 from conformance.adapters.paddle.build import Builder
-from conformance.adapters.paddle.models import classes
+from conformance.adapters.paddle.models import classes, is_parameter_dict
 from conformance.inputs import generate, numpy_source
 
 _CLASS_OF = {
@@ -347,7 +347,7 @@ def _init_lines(args, paths: _Paths, model_spec) -> list[str]:
             if id(layer) not in order:
                 continue
             acc = paths.access(native) if native else "net"
-            if C.ParameterDict is not None and isinstance(layer, C.ParameterDict):
+            if is_parameter_dict(layer):
                 for name, _ in layer.named_parameters():
                     body.append(f"nn.initializer.XavierUniform()(net[{name!r}])")
                 continue
