@@ -90,7 +90,7 @@ def _select(cases, patterns: list[str] | None):
 
 def cmd_run(args) -> int:
     from conformance.adapters import ADAPTERS, installed_frameworks
-    from conformance.runner import prestart, results_path, run_framework, worker_count
+    from conformance.runner import close_workers, prestart, results_path, run_framework, worker_count
 
     frameworks = args.framework or installed_frameworks()
     unknown = [f for f in frameworks if f not in ADAPTERS and ":" not in f]
@@ -106,8 +106,7 @@ def cmd_run(args) -> int:
     if cases is not None:
         cases = _select(cases, args.case)
     if not cases:
-        for worker in prestarted:
-            worker.close()
+        close_workers(prestarted)
         if cases is not None:
             _err(f"no cases to run: no case id contains {' or '.join(repr(p) for p in args.case)}")
         return USAGE_ERROR

@@ -17,6 +17,8 @@ import platform
 import re
 import select
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -216,20 +218,43 @@ def _scrub_in(obj, folders: tuple[str, str]):
     return obj
 
 
-def load_adapter(framework: str):
-    """(adapter, version, devices, None) or (None, None, {}, error message)."""
+def import_adapter(framework: str):
+    """(adapter, None) with the framework imported (`Adapter.load`), or (None, error message)."""
     from conformance.adapters import get_adapter
 
     try:
         adapter = get_adapter(framework)
         adapter.load()
-        return adapter, str(adapter.version()), dict(adapter.devices()), None
+        return adapter, None
     except KeyError:
-        return None, None, {}, f"unknown framework '{framework}'"
+        return None, f"unknown framework '{framework}'"
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
-        return None, None, {}, f"{framework} failed to load: {type(exc).__name__}: {str(exc).strip()[:500]}"
+        return None, f"{framework} failed to load: {type(exc).__name__}: {str(exc).strip()[:500]}"
+
+
+def describe_adapter(framework: str, adapter):
+    """(version, devices, None) of an imported adapter, or (None, {}, error message). Asking
+    for the devices may start the framework's runtime: a worker does it, never the zygote."""
+    try:
+        adapter.start_runtime()
+        return str(adapter.version()), dict(adapter.devices()), None
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return None, {}, f"{framework} failed to load: {type(exc).__name__}: {str(exc).strip()[:500]}"
+
+
+def load_adapter(framework: str):
+    """(adapter, version, devices, None) or (None, None, {}, error message)."""
+    adapter, problem = import_adapter(framework)
+    if problem:
+        return None, None, {}, problem
+    version, devices, problem = describe_adapter(framework, adapter)
+    if problem:
+        return None, None, {}, problem
+    return adapter, version, devices, None
 
 
 def components_of(adapter) -> dict:
@@ -310,13 +335,36 @@ def shard(cases, n: int) -> list[list[int]]:
     return [sorted(load) for load in loads if load]
 
 
+def forking() -> bool:
+    """Whether a column's workers are forked from one zygote that imported the framework once
+    (the default where the OS can pass file descriptors to a running process), rather than
+    each importing it (CONFORMANCE_FORK=0)."""
+    return (hasattr(os, "fork") and hasattr(socket, "send_fds")
+            and os.environ.get("CONFORMANCE_FORK", "1").strip() != "0")
+
+
 def prestart(framework: str, count: int | None = None) -> list:
-    """`count` (default `worker_count()`) worker processes for `framework`, spawned now so that
-    they import it while the caller parses the specs; hand them to run_framework(prestarted=...)."""
-    workers = [_Worker(framework) for _ in range(count or worker_count())]
+    """`count` (default `worker_count()`) workers for `framework`, started now so that the
+    framework is imported while the caller parses the specs: one zygote that imports it (the
+    workers are forked from it once the cases exist), or, without forking, the worker
+    processes themselves. Hand them to run_framework(prestarted=...)."""
+    count = count or worker_count()
+    if forking():
+        zygote = _Zygote(framework)
+        zygote.spawn()
+        return [_Worker(framework, zygote) for _ in range(count)]
+    workers = [_Worker(framework) for _ in range(count)]
     for worker in workers:
         worker.spawn()
     return workers
+
+
+def close_workers(workers: list) -> None:
+    """Stop `workers` (from `prestart` or a run) and the zygote they were forked from."""
+    for worker in workers:
+        worker.close()
+    for zygote in {id(w.zygote): w.zygote for w in workers if w.zygote is not None}.values():
+        zygote.close()
 
 
 def run_framework(framework: str, cases, out_dir: str, spec_digest: str, timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -329,13 +377,15 @@ def run_framework(framework: str, cases, out_dir: str, spec_digest: str, timeout
     # One journal per process: parallel runs into one folder (`tox p`, two Keras columns) never share it.
     journal_path = os.path.join(out_dir, f".{safe_name(framework)}.{os.getpid()}.partial.jsonl")
     pool: list[_Worker] = list(prestarted or [])
+    everyone = list(pool)  # closed at the end, with their zygote
     if isolate:
         count = worker_count(len(cases), workers)
-        for extra in pool[count:]:
-            extra.close()
         pool = pool[:count]
+        if not pool:
+            pool = everyone = prestart(framework, count)
         while len(pool) < count:
-            pool.append(_Worker(framework))
+            pool.append(_Worker(framework, pool[0].zygote))
+            everyone.append(pool[-1])
         shared_cases_file = pool[0].write_cases(cases)
         for worker in pool:
             worker.use_cases(shared_cases_file)
@@ -344,9 +394,8 @@ def run_framework(framework: str, cases, out_dir: str, spec_digest: str, timeout
         infos = [worker.start() for worker in pool]  # they import the framework side by side
         info = next((i for i in infos if i.get("error")), infos[0])
     else:
-        for extra in pool:
-            extra.close()
-        pool = []
+        close_workers(everyone)
+        pool = everyone = []
         adapter, version, devices, problem = load_adapter(framework)
         info = {"version": version, "devices": devices, "error": problem,
                 "components": components_of(adapter) if adapter else {}}
@@ -382,8 +431,7 @@ def run_framework(framework: str, cases, out_dir: str, spec_digest: str, timeout
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        for worker in pool:
-            worker.close()
+        close_workers(everyone)
         journal.close(remove=False)
     results["cases"] = [done[i] for i in sorted(done)]
     results["finished"] = now()
@@ -442,8 +490,10 @@ def _run_shards(pool: list, shards: list[list[int]], cases, timeout_s: float, ve
 class _Worker:
     """A child process running cases for one framework, restarted after a crash or hang."""
 
-    def __init__(self, framework: str):
+    def __init__(self, framework: str, zygote: _Zygote | None = None):
         self.framework = framework
+        self.zygote = zygote  # forked from it; None: spawned, importing the framework itself
+        self.spawn_error = ""
         self.folder = tempfile.mkdtemp(prefix="conformance-worker-")
         self.cases_file: str | None = None
         self.proc = None
@@ -464,8 +514,21 @@ class _Worker:
         self.cases_file = path
 
     def spawn(self) -> None:
-        """Start the process; it imports the framework while the caller goes on (e.g. parsing
-        the specs). Without cases yet, it is told the cases file once `start` has it."""
+        """Start the process: forked from the zygote (which must have the cases file's path
+        by then), or spawned, importing the framework while the caller goes on (e.g. parsing
+        the specs); a spawned worker without cases yet is told the cases file by `start`."""
+        self.buffer = b""
+        if self.read_fd is not None:  # the pipe of a worker that died
+            os.close(self.read_fd)
+            self.read_fd = None
+        if self.zygote is not None:
+            try:
+                self.read_fd, self.proc = self.zygote.fork(self.cases_file, self.stderr_path)
+                self.spawn_error = ""
+            except OSError as exc:
+                self.proc, self.read_fd = None, None
+                self.spawn_error = f"{exc}; zygote: {self.zygote.stderr_tail()}"
+            return
         read_fd, write_fd = os.pipe()
         stderr = open(self.stderr_path, "ab")  # noqa: SIM115 - handed to the child, closed below
         env = dict(os.environ)
@@ -485,6 +548,9 @@ class _Worker:
         """Wait for the spawned process (spawning it if need be) to be ready; its info."""
         if self.proc is None or self.proc.poll() is not None:
             self.spawn()
+        if self.proc is None:
+            self.info = {"error": f"{self.framework} worker did not start: {self.spawn_error}"}
+            return self.info
         message = self._next(STARTUP_TIMEOUT_S)
         if message is None or message == "timeout" or message.get("event") not in ("ready", "load_failed"):
             tail = self._stderr_tail()
@@ -577,3 +643,123 @@ class _Worker:
             except OSError:
                 pass
             self.read_fd = None
+
+
+class _Zygote:
+    """The process that imports a column's framework once; its workers are forked from it
+    (`conformance.worker --zygote`), and so is each restart after a crash or a hang."""
+
+    def __init__(self, framework: str):
+        self.framework = framework
+        self.folder = tempfile.mkdtemp(prefix="conformance-zygote-")
+        self.stderr_path = os.path.join(self.folder, "stderr.txt")
+        self.proc = None
+        self.sock = None
+        self.lock = threading.Lock()  # one request at a time: sharded workers restart side by side
+
+    def spawn(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        stderr = open(self.stderr_path, "ab")  # noqa: SIM115 - handed to the child, closed below
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                              env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "conformance.worker", "--zygote", self.framework, str(theirs.fileno())],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, pass_fds=(theirs.fileno(),),
+            env=env,
+        )
+        stderr.close()
+        theirs.close()
+        self.sock = ours
+
+    def _ask(self, request: dict, fds: tuple = ()) -> dict:
+        with self.lock:
+            if self.sock is None:
+                raise OSError("the zygote is closed")
+            self.sock.settimeout(STARTUP_TIMEOUT_S)  # a fork waits for the import to finish
+            try:
+                socket.send_fds(self.sock, [json.dumps(request).encode()], list(fds))
+                reply = self.sock.recv(65536)
+            except TimeoutError:
+                raise OSError(f"the zygote did not answer within {STARTUP_TIMEOUT_S:g} s") from None
+            if not reply:
+                code = self.proc.poll() if self.proc is not None else None
+                raise OSError(f"the zygote died (exit status {code})")
+            return json.loads(reply)
+
+    def fork(self, cases_file: str | None, stderr_path: str):
+        """(read end of the new worker's protocol pipe, its process handle)."""
+        if not cases_file:
+            raise OSError("a forked worker needs the cases file")
+        read_fd, write_fd = os.pipe()
+        stdin_read, stdin_write = os.pipe()
+        stderr_fd = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            reply = self._ask({"fork": cases_file}, (write_fd, stdin_read, stderr_fd))
+        except BaseException:
+            os.close(read_fd)
+            os.close(stdin_write)
+            raise
+        finally:
+            for fd in (write_fd, stdin_read, stderr_fd):
+                os.close(fd)
+        return read_fd, _ForkedProcess(self, int(reply["pid"]), os.fdopen(stdin_write, "wb"))
+
+    def wait(self, pid: int):
+        """The exit status of a forked worker that has ended (or was killed); None if unknown."""
+        try:
+            return self._ask({"wait": pid}).get("status")
+        except OSError:
+            return None
+
+    def stderr_tail(self, size: int = 2000) -> str:
+        try:
+            with open(self.stderr_path, "rb") as handle:
+                handle.seek(0, os.SEEK_END)
+                handle.seek(max(0, handle.tell() - size))
+                return handle.read().decode("utf-8", "replace").strip()
+        except OSError:
+            return ""
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()  # the zygote leaves its loop and exits
+            self.sock = None
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class _ForkedProcess:
+    """What `_Worker` needs of a Popen, for a worker forked by the zygote (not our child:
+    the zygote reaps it and tells its exit status)."""
+
+    def __init__(self, zygote: _Zygote, pid: int, stdin):
+        self.zygote, self.pid, self.stdin = zygote, pid, stdin
+        self.returncode = None
+        self.ended = False
+
+    def poll(self):
+        return self.returncode if self.ended else None
+
+    def kill(self) -> None:
+        if not self.ended:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def wait(self):
+        if not self.ended:
+            self.returncode = self.zygote.wait(self.pid)
+            self.ended = True
+            try:
+                self.stdin.close()
+            except OSError:
+                pass
+        return self.returncode

@@ -1,13 +1,22 @@
-"""The worker process: loads one adapter, then runs the cases the runner names, one at a time.
+"""The worker process: runs the cases the runner names, one at a time, with one adapter.
 
 Rule: it talks to the runner only through the protocol pipe (one JSON object per line:
 ready | load_failed | step | result); the framework may print or crash as it likes, the
-runner notices and restarts a fresh worker.
+runner notices and starts a fresh worker.
 
-Usage: `python -m conformance.worker FRAMEWORK CASES_FILE FD`. The framework is imported
-first, then the cases are read. With CASES_FILE `-` the worker can be started before the
-cases exist (the runner parses the specs meanwhile): after `ready` it reads the cases
-file's path as the first line of its stdin; then, as always, one case index per line.
+Two ways to start one:
+- `python -m conformance.worker --zygote FRAMEWORK SOCKET_FD` imports the framework once and
+  then forks a worker for every request on the socket (a SOCK_SEQPACKET socket: a request
+  is one JSON packet carrying the worker's three file descriptors as SCM_RIGHTS, the reply
+  one packet). A column's workers, and every restart after a crash or a hang, start from
+  the same just-imported state without importing the framework again. The zygote only
+  imports: everything that may start the framework's runtime (its version, its devices,
+  the first case) happens in the forked worker, so no runtime threads exist at a fork.
+- `python -m conformance.worker FRAMEWORK CASES_FILE FD` imports the framework itself
+  (CONFORMANCE_FORK=0, or where there is no fork). With CASES_FILE `-` it can be started
+  before the cases exist: after `ready` it reads the cases file's path as the first line
+  of its stdin.
+Either way the worker then reads one case index per line of its stdin.
 """
 
 from __future__ import annotations
@@ -15,38 +24,37 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sys
+import traceback
 
 from conformance.loader import Case
-from conformance.runner import components_of, load_adapter, run_case
+from conformance.runner import components_of, describe_adapter, import_adapter, run_case
 
 
-def main(argv: list[str]) -> int:
-    framework, cases_file, fd = argv[0], argv[1], int(argv[2])
-    out = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
+def serve(framework: str, adapter, problem: str | None, cases_file: str, out, lines) -> int:
+    """Describe the adapter to the runner, then run the cases it names on `lines`."""
 
     def send(message: dict) -> None:
         out.write(json.dumps(message, allow_nan=False) + "\n")
         out.flush()
 
-    # Ctrl-C reaches the whole process group; it is the runner's to handle (it stops every
-    # worker and keeps what finished), so a worker never dies of it halfway through a case
-    # and has it recorded as a crash. Set again after the import: a framework may install its own.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    adapter, version, devices, problem = load_adapter(framework)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    version, devices = None, {}
+    if not problem:
+        version, devices, problem = describe_adapter(framework, adapter)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a framework may install its own handler
     if problem:
         send({"event": "load_failed", "error": problem})
         return 0
     components = components_of(adapter)
     send({"event": "ready", "version": version, "devices": devices, "components": components})
     if cases_file == "-":
-        cases_file = sys.stdin.readline().strip()
+        cases_file = lines.readline().strip()
         if not cases_file:
             return 0  # the runner closed stdin without cases (e.g. the specs were unusable)
     with open(cases_file, encoding="utf-8") as handle:
         cases = [Case.from_json(item) for item in json.load(handle)]
-    for line in sys.stdin:
+    for line in lines:
         index = int(line)
         case = cases[index]
 
@@ -56,6 +64,81 @@ def main(argv: list[str]) -> int:
         record = run_case(adapter, case, version, progress=progress, components=components)
         send({"event": "result", "record": record})
     return 0
+
+
+def _import(framework: str):
+    # Ctrl-C reaches the whole process group; it is the runner's to handle (it stops every
+    # worker and keeps what finished), so a worker never dies of it halfway through a case
+    # and has it recorded as a crash. Set again after the import: a framework may install its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    adapter, problem = import_adapter(framework)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return adapter, problem
+
+
+def zygote(framework: str, sock_fd: int) -> int:
+    """Import `framework`, then fork a worker per request until the runner closes the socket."""
+    sock = socket.socket(fileno=sock_fd)
+    adapter, problem = _import(framework)
+    while True:
+        try:
+            data, fds, _, _ = socket.recv_fds(sock, 65536, 3)
+        except OSError:
+            break
+        if not data:
+            break  # the runner is gone or done
+        request = json.loads(data)
+        if "fork" in request:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:
+                code = 70
+                try:
+                    sock.close()
+                    code = _forked(framework, adapter, problem, request["fork"], fds)
+                except BaseException:  # noqa: BLE001 - said on this worker's stderr, then exit 70
+                    traceback.print_exc()
+                finally:
+                    os._exit(code)  # never the zygote's exit path (its atexit, its socket)
+            for fd in fds:
+                os.close(fd)
+            reply = {"pid": pid}
+        elif "wait" in request:
+            try:
+                _, status = os.waitpid(int(request["wait"]), 0)
+                reply = {"status": os.waitstatus_to_exitcode(status)}  # -N for signal N, as Popen
+            except ChildProcessError:
+                reply = {"status": None}
+        else:
+            reply = {"error": f"unknown request {sorted(request)}"}
+        sock.send(json.dumps(reply).encode())
+    return 0
+
+
+def _forked(framework: str, adapter, problem, cases_file: str, fds: list[int]) -> int:
+    protocol_fd, stdin_fd, stderr_fd = fds
+    os.dup2(stderr_fd, 2)  # the framework's own C-level output lands in this worker's file
+    os.close(stderr_fd)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    out = os.fdopen(protocol_fd, "w", buffering=1, encoding="utf-8")
+    lines = os.fdopen(stdin_fd, "r", encoding="utf-8")
+    code = serve(framework, adapter, problem, cases_file, out, lines)
+    out.flush()
+    sys.stderr.flush()
+    return code
+
+
+def main(argv: list[str]) -> int:
+    if argv[0] == "--zygote":
+        return zygote(argv[1], int(argv[2]))
+    framework, cases_file, fd = argv[0], argv[1], int(argv[2])
+    out = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
+    adapter, problem = _import(framework)
+    return serve(framework, adapter, problem, cases_file, out, sys.stdin)
 
 
 if __name__ == "__main__":

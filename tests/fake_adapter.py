@@ -48,12 +48,24 @@ class FakeSession(Session):
         return []
 
 
+def _log(event: str) -> None:
+    """With FAKE_ADAPTER_LOG set, which process imported the framework or asked for its devices."""
+    if os.environ.get("FAKE_ADAPTER_LOG"):
+        with open(os.environ["FAKE_ADAPTER_LOG"], "a", encoding="utf-8") as handle:
+            handle.write(f"{event} {os.getpid()}\n")
+
+
 class FakeAdapter(Adapter):
     framework_name = "fake"
 
     def load(self):
+        _log("load")
         if os.environ.get("FAKE_ADAPTER_IMPORT_FAILS"):
             raise ImportError("No module named 'fakeframework'")
+
+    def devices(self):
+        _log("devices")
+        return {"default": "cpu", "second": None}
 
     def version(self):
         return "1.0"

@@ -21,6 +21,14 @@ from conformance.runner import run_framework, run_inprocess, shard
 FAKE = "fake_adapter:FakeAdapter"
 
 
+@pytest.fixture(params=["fork", "spawn"])
+def start_mode(request, monkeypatch):
+    """Workers forked from a zygote that imported the framework once (the default), or
+    spawned, each importing it (CONFORMANCE_FORK=0): the records must not tell them apart."""
+    monkeypatch.setenv("CONFORMANCE_FORK", "1" if request.param == "fork" else "0")
+    return request.param
+
+
 def _case(case_id, seed, expect=None):
     return f"""
   - id: {case_id}
@@ -41,7 +49,7 @@ def _specs(tmp_path, cases):
     return load_specs([str(path)])
 
 
-def test_crash_segfault_and_hang_are_recorded_and_the_run_goes_on(tmp_path, fake_env):
+def test_crash_segfault_and_hang_are_recorded_and_the_run_goes_on(tmp_path, fake_env, start_mode):
     cases = _specs(tmp_path, [
         _case("ok-before", 1), _case("crashes", CRASH_SEED), _case("ok-middle", 2),
         _case("segfaults", SEGFAULT_SEED), _case("hangs", HANG_SEED), _case("ok-after", 3),
@@ -62,7 +70,7 @@ def test_crash_segfault_and_hang_are_recorded_and_the_run_goes_on(tmp_path, fake
     assert not [f for f in os.listdir(out) if f.startswith(".")], "journal and temp files are cleaned up"
 
 
-def test_framework_that_fails_to_import_leaves_one_marked_file_with_the_error_once(tmp_path, fake_env,
+def test_framework_that_fails_to_import_leaves_one_marked_file_with_the_error_once(tmp_path, fake_env, start_mode,
                                                                                     monkeypatch):
     monkeypatch.setenv("FAKE_ADAPTER_IMPORT_FAILS", "1")
     cases = _specs(tmp_path, [_case("a", 1), _case("b", 2)])
@@ -124,7 +132,7 @@ def test_journal_keeps_finished_cases_when_interrupted(tmp_path, fake_env, monke
     assert read_journal(str(out / "nothing.jsonl")) == []
 
 
-def test_interrupt_of_a_sharded_run_keeps_every_finished_case_in_case_order(tmp_path, fake_env, monkeypatch):
+def test_interrupt_of_a_sharded_run_keeps_every_finished_case_in_case_order(tmp_path, fake_env, start_mode, monkeypatch):
     """Two workers; the second worker's second case is interrupted. What either worker
     finished before is written, in case order, and nothing cut short by the stop is."""
     ids = ["a", "b", "c", "d", "e", "f"]
@@ -170,7 +178,7 @@ def test_shard_keeps_files_together_and_depends_only_on_the_cases(tmp_path):
     assert shard(one_file, 9) == [[0], [1], [2], [3], [4]]
 
 
-def test_two_workers_give_the_records_of_one(tmp_path, fake_env):
+def test_two_workers_give_the_records_of_one(tmp_path, fake_env, start_mode):
     """Crash, segfault, hang and pass records are the same whether one worker or two ran them."""
     specs = [_case("ok-before", 1), _case("crashes", CRASH_SEED), _case("ok-middle", 2),
              _case("segfaults", SEGFAULT_SEED), _case("hangs", HANG_SEED), _case("ok-after", 3)]
@@ -220,7 +228,7 @@ def _children(pid: int) -> list[int]:
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="finds the worker processes in Linux's /proc")
-def test_ctrl_c_to_the_process_group_keeps_finished_cases_and_records_no_crash(tmp_path, fake_env):
+def test_ctrl_c_to_the_process_group_keeps_finished_cases_and_records_no_crash(tmp_path, fake_env, start_mode):
     """Ctrl-C reaches the runner and its workers alike. The workers leave it to the runner,
     which stops them and writes what finished: no case is recorded as a crash of a worker
     that the interrupt killed. Each worker's first case passes at once, its second hangs."""
@@ -250,9 +258,10 @@ def test_ctrl_c_to_the_process_group_keeps_finished_cases_and_records_no_crash(t
         time.sleep(0.1)
     assert journal_lines == 2, "the two quick cases never finished"
     # The workers get the signal first (the race a terminal's Ctrl-C can give), then everyone.
-    workers = _children(proc.pid)
-    assert len(workers) == 2, workers
-    for pid in workers:
+    children = _children(proc.pid)
+    workers = [pid for child in children for pid in _children(child)] if start_mode == "fork" else children
+    assert len(workers) == 2 and len(children) == (1 if start_mode == "fork" else 2), (children, workers)
+    for pid in workers + children:  # the zygote too: it leaves Ctrl-C to the runner as well
         os.kill(pid, signal.SIGINT)
     time.sleep(1.0)
     os.killpg(proc.pid, signal.SIGINT)
@@ -261,3 +270,28 @@ def test_ctrl_c_to_the_process_group_keeps_finished_cases_and_records_no_crash(t
     written = json.loads(results.read_text())
     assert written["interrupted"] is True
     assert [(c["id"], c["status"]) for c in written["cases"]] == [("a", "pass"), ("c", "pass")]
+
+
+def test_forked_workers_import_once_and_start_the_runtime_themselves(tmp_path, fake_env, monkeypatch):
+    """Forked: the zygote imports the framework once, for both workers and for every restart
+    after a crash, a segfault or a hang; only the workers ask for the devices (which may start
+    a framework's runtime threads, never safe to fork). Spawned: one import per worker process."""
+    cases = _specs(tmp_path, [_case("ok", 1), _case("crashes", CRASH_SEED), _case("segfaults", SEGFAULT_SEED),
+                              _case("hangs", HANG_SEED), _case("ok-after", 3)])
+    events = {}
+    for mode in ("1", "0"):
+        log = tmp_path / f"log{mode}"
+        monkeypatch.setenv("FAKE_ADAPTER_LOG", str(log))
+        monkeypatch.setenv("CONFORMANCE_FORK", mode)
+        _, results = run_framework(FAKE, cases, str(tmp_path / f"r{mode}"), "digest", timeout_s=3, workers=2)
+        assert [c["status"] for c in results["cases"]] == ["pass", "crash", "crash", "timeout", "pass"]
+        events[mode] = [line.split() for line in log.read_text().splitlines()]
+    loads = [pid for event, pid in events["1"] if event == "load"]
+    described = [pid for event, pid in events["1"] if event == "devices"]
+    assert len(loads) == 1, events["1"]
+    # Shards [ok, crashes, segfaults] and [hangs, ok-after]: two workers, and two restarts
+    # (after the crash and after the hang; the segfault ends its worker's share).
+    assert shard(cases, 2) == [[0, 1, 2], [3, 4]]
+    assert len(described) == 2 + 2 and loads[0] not in described, "each worker, restarts too, describes itself"
+    spawned = [event for event, _ in events["0"]]
+    assert spawned.count("load") == 2 + 2 == spawned.count("devices")

@@ -27,6 +27,7 @@ X = np.random.default_rng(1).uniform(size=(2, 20)).astype(np.float32)
 def adapter():
     adapter = TensorflowAdapter()
     adapter.load()
+    adapter.start_runtime()
     return adapter
 
 

@@ -709,6 +709,11 @@ class Adapter:
     def version(self) -> str:
         raise NotImplementedError
 
+    def start_runtime(self) -> None:
+        """What must follow `load` before the first case but may start the framework's runtime
+        (threads, devices). Workers are forked after `load`, so `load` only imports and
+        configures; this runs in each worker, before `version` and `devices`."""
+
     def devices(self) -> dict:
         """{"default": native str, "second": native str or None, "kind": "gpu"|"virtual"|...}."""
         return {"default": "cpu", "second": None}

@@ -69,6 +69,11 @@ class TensorflowAdapter(Adapter):
             self.device_note = f"logical CPU split refused: {exc}"
         self.tf = tf
         self.keras = keras()
+
+    def start_runtime(self) -> None:
+        # Listing the logical devices starts TF's runtime (its tf_Compute thread pools): a
+        # worker does that, never the zygote its workers are forked from.
+        tf = self.tf
         logical = [d.name for d in tf.config.list_logical_devices()]
         if tf.config.list_physical_devices("GPU"):
             self.second_device = "/GPU:0"
