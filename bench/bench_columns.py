@@ -13,7 +13,9 @@ seconds of the child processes, steadier on a busy machine), the ratio run/impor
 the 5 slowest cases (median of their `duration_s` over the runs). `--kit DIR` measures the
 kit in another checkout (e.g. an older commit) the same way; `--frameworks` picks columns;
 `--workers 1 2` measures the run once per worker count (CONFORMANCE_WORKERS; default: the
-kit's own default, one per CPU up to 2).
+kit's own default, one per CPU up to 2); `--start fork spawn` once per way of starting the
+workers (forked from a zygote that imported the framework once, the default, or spawned,
+each importing it: CONFORMANCE_FORK=0).
 """
 
 from __future__ import annotations
@@ -66,9 +68,11 @@ def module_of(framework: str, kit: str) -> str:
     return out.stdout.strip() or "conformance.reference"
 
 
-def bench(framework: str, repeat: int, kit: str, workers: int | None = None) -> dict:
+def bench(framework: str, repeat: int, kit: str, workers: int | None = None, start: str | None = None) -> dict:
     module = module_of(framework, kit)
     extra = {"CONFORMANCE_WORKERS": str(workers)} if workers else {}
+    if start:
+        extra["CONFORMANCE_FORK"] = "1" if start == "fork" else "0"
     imports = [timed([sys.executable, "-c", f"import {module}"], kit) for _ in range(repeat)]
     runs, durations = [], {}
     for _ in range(repeat):
@@ -82,6 +86,7 @@ def bench(framework: str, repeat: int, kit: str, workers: int | None = None) -> 
     slowest = sorted(((statistics.median(v), k) for k, v in durations.items()), reverse=True)[:5]
     result = {
         "framework": framework, "module": module, "cases": len(durations), "workers": workers or "default",
+        "start": start or "default",
         "import_s": statistics.median(w for w, _ in imports), "import_cpu_s": statistics.median(c for _, c in imports),
         "run_s": statistics.median(w for w, _ in runs), "run_cpu_s": statistics.median(c for _, c in runs),
         "run_walls": [round(w, 2) for w, _ in runs],
@@ -99,24 +104,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--workers", nargs="+", type=int, default=[None],
                         help="worker counts to measure the run with (default: the kit's default)")
+    parser.add_argument("--start", nargs="+", choices=("fork", "spawn"), default=[None],
+                        help="ways to start the workers to measure (default: the kit's default, fork)")
     args = parser.parse_args(argv)
     kit = os.path.abspath(args.kit)
     frameworks = args.frameworks or installed(kit)
     print(f"python {sys.version.split()[0]} ({sys.executable}); kit {kit}; medians of {args.repeat}")
     results = []
     for framework in frameworks:
-        for workers in args.workers:
-            r = bench(framework, args.repeat, kit, workers)
+        for workers, start in [(w, s) for w in args.workers for s in args.start]:
+            r = bench(framework, args.repeat, kit, workers, start)
             results.append(r)
             before = BEFORE.get(framework)
             was = f"  (issue 13 before: {before[0]} s / {before[1]} s = {before[0] / before[1]:.1f}x)" if before else ""
-            print(f"\n{framework}: {r['cases']} cases, workers: {r['workers']}")
+            print(f"\n{framework}: {r['cases']} cases, workers: {r['workers']}, started: {r['start']}")
             print(f"  import {r['module']:<22} {r['import_s']:6.2f} s wall  {r['import_cpu_s']:6.2f} s CPU")
             print(f"  conformance run          {r['run_s']:6.2f} s wall  {r['run_cpu_s']:6.2f} s CPU  (runs {r['run_walls']})")
             print(f"  ratio run/import         {r['ratio']:6.2f}x wall  {r['run_cpu_s'] / r['import_cpu_s']:6.2f}x CPU{was}")
             print("  slowest cases (median duration_s):")
             for seconds, case_id in r["slowest"]:
                 print(f"    {seconds:7.3f} s  {case_id}")
+    if len(results) > 1:
+        print("\nsummary (wall medians): framework  workers  start  import  run  run/import")
+        for r in results:
+            print(f"  {r['framework']:<11} {r['workers']!s:<7} {r['start']:<7} {r['import_s']:6.2f} {r['run_s']:6.2f} "
+                  f"{r['ratio']:6.2f}x")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(results, handle, indent=1)

@@ -1,7 +1,8 @@
 """The runner: cases x one framework -> case records -> a results file.
 
 Rule: one case never takes the run down. `run_inprocess` executes cases in this process
-(tests, the pytest plugin); `run_framework` executes them in worker processes, each
+(tests, the pytest plugin); `run_framework` executes them in worker processes, forked from
+one zygote that imported the framework once (or spawned, with CONFORMANCE_FORK=0), each
 restarted after a crash or a hang, so a segfault becomes `crash`, a hang `timeout`, and
 the run goes on. Which worker runs which case is fixed before the run (`shard`: the
 cases of one spec file stay together), never decided by timing, and a record does not
@@ -305,8 +306,9 @@ def results_path(out_dir: str, framework: str, version: str, components: dict | 
 
 def worker_count(n_cases: int | None = None, requested: int | None = None) -> int:
     """Worker processes for one column: `requested` (--workers), else $CONFORMANCE_WORKERS,
-    else one per CPU up to 2 (each imports the framework; more than the cores only adds
-    imports); never more than `n_cases`, never fewer than one."""
+    else one per CPU up to 2 (measured on 2 cores only: each worker still pays the
+    framework's runtime start and first-use costs); never more than `n_cases`, never fewer
+    than one."""
     wanted = os.environ.get("CONFORMANCE_WORKERS", "").strip()
     count = requested or (int(wanted) if wanted.isdigit() and int(wanted) > 0 else min(2, os.cpu_count() or 1))
     return max(1, min(count, n_cases)) if n_cases else max(1, count)
@@ -726,11 +728,10 @@ class _Zygote:
             self.sock.close()  # the zygote leaves its loop and exits
             self.sock = None
         if self.proc is not None:
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            # It holds nothing worth a clean exit, and tearing down an imported framework
+            # takes a while (0.2 s for torch).
+            self.proc.kill()
+            self.proc.wait()
             self.proc = None
         shutil.rmtree(self.folder, ignore_errors=True)
 
