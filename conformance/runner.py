@@ -339,9 +339,9 @@ def shard(cases, n: int) -> list[list[int]]:
 
 def forking() -> bool:
     """Whether a column's workers are forked from one zygote that imported the framework once
-    (the default where the OS can pass file descriptors to a running process), rather than
-    each importing it (CONFORMANCE_FORK=0)."""
-    return (hasattr(os, "fork") and hasattr(socket, "send_fds")
+    (the default on Linux), rather than each importing it (CONFORMANCE_FORK=0)."""
+    # Linux only: elsewhere (macOS) system libraries are not safe to use in a forked child.
+    return (sys.platform.startswith("linux") and hasattr(socket, "send_fds")
             and os.environ.get("CONFORMANCE_FORK", "1").strip() != "0")
 
 
@@ -684,10 +684,17 @@ class _Zygote:
                 reply = self.sock.recv(65536)
             except TimeoutError:
                 raise OSError(f"the zygote did not answer within {STARTUP_TIMEOUT_S:g} s") from None
+            except (BrokenPipeError, ConnectionResetError):
+                reply = b""
             if not reply:
-                code = self.proc.poll() if self.proc is not None else None
-                raise OSError(f"the zygote died (exit status {code})")
+                raise OSError(f"the zygote died (exit status {self._exit_status()})")
             return json.loads(reply)
+
+    def _exit_status(self):
+        try:
+            return self.proc.wait(timeout=5)
+        except (subprocess.TimeoutExpired, AttributeError):
+            return None
 
     def fork(self, cases_file: str | None, stderr_path: str):
         """(read end of the new worker's protocol pipe, its process handle)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import sys
 import time
 
 import numpy as np
@@ -62,6 +63,9 @@ class FakeAdapter(Adapter):
         _log("load")
         if os.environ.get("FAKE_ADAPTER_IMPORT_FAILS"):
             raise ImportError("No module named 'fakeframework'")
+        if os.environ.get("FAKE_ADAPTER_IMPORT_SEGFAULTS"):
+            print("fakeframework: about to die in its import", file=sys.stderr, flush=True)
+            ctypes.string_at(0)
 
     def devices(self):
         _log("devices")

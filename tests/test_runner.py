@@ -81,6 +81,20 @@ def test_framework_that_fails_to_import_leaves_one_marked_file_with_the_error_on
     assert os.listdir(tmp_path / "r") == [os.path.basename(path)]
 
 
+def test_framework_whose_import_kills_the_process_is_an_import_error_naming_it(tmp_path, fake_env, start_mode,
+                                                                              monkeypatch):
+    """A segfault in the import kills the zygote (forked) or each worker (spawned): either way
+    the run ends with one import error that quotes what the process printed, and no case."""
+    monkeypatch.setenv("FAKE_ADAPTER_IMPORT_SEGFAULTS", "1")
+    cases = _specs(tmp_path, [_case("a", 1), _case("b", 2)])
+    path, results = run_framework(FAKE, cases, str(tmp_path / "r"), "digest", timeout_s=30, workers=2)
+    assert path.endswith("-unavailable.json") and results["cases"] == []
+    assert "did not start" in results["import_error"]
+    assert "about to die in its import" in results["import_error"]
+    if start_mode == "fork":
+        assert "the zygote died (exit status -11)" in results["import_error"]
+
+
 def test_unknown_framework_is_an_import_error_not_pass(tmp_path):
     cases = _specs(tmp_path, [_case("a", 1)])
     _, results = run_framework("nosuchframework", cases, str(tmp_path / "r"), "d", isolate=False)
