@@ -384,7 +384,8 @@ def run_framework(framework: str, cases, out_dir: str, spec_digest: str, timeout
         count = worker_count(len(cases), workers)
         pool = pool[:count]
         if not pool:
-            pool = everyone = prestart(framework, count)
+            pool = prestart(framework, count)
+            everyone = list(pool)
         while len(pool) < count:
             pool.append(_Worker(framework, pool[0].zygote))
             everyone.append(pool[-1])
@@ -393,7 +394,7 @@ def run_framework(framework: str, cases, out_dir: str, spec_digest: str, timeout
             worker.use_cases(shared_cases_file)
             if worker.proc is None:
                 worker.spawn()
-        infos = [worker.start() for worker in pool]  # they import the framework side by side
+        infos = [worker.start() for worker in pool]  # they start side by side
         info = next((i for i in infos if i.get("error")), infos[0])
     else:
         close_workers(everyone)
