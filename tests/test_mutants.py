@@ -1010,6 +1010,174 @@ def _to_device_skips_constants(self, device, target="model"):
         param.reset_device(dev)
     self.device = dev
 
+# -- mutants of the third round: initializer arguments misread, fans of >2-D weights, masks
+# correlated across a batch, dtypes changed by an op, 1-element arrays squeezed on a round trip,
+# shared parameters untied by a load, gradients lost on a load or a move, paths at depth 3, errors
+# of the wrong class -------------------------------------------------------------------------------
+def _normal_variance_as_std(self, name, data):
+    data[...] = self.rng.normal(self.mean, self.sigma**2, size=data.shape)  # sigma^2 taken as the std
+
+
+def _msra_variance_as_std(self, name, data):
+    fan_in = int(np.prod(data.shape[1:]))
+    std = 2.0 / (1.0 + self.slope**2) / fan_in  # the variance, not its square root
+    data[...] = self.rng.normal(0.0, std, size=data.shape)
+
+
+def _xavier_fans_without_receptive_field(self, name, data):
+    if data.ndim < 2:
+        raise ValueError(f"Xavier initializer cannot be applied to vector {name}: it needs 2-D")
+    fan_in, fan_out = data.shape[1], data.shape[0]  # the kernel's spatial size is forgotten
+    factor = {"avg": (fan_in + fan_out) / 2.0, "in": fan_in, "out": fan_out}[self.factor_type]
+    scale = np.sqrt(self.magnitude / factor)
+    data[...] = self.rng.uniform(-scale, scale, size=data.shape)
+
+
+def _msra_fan_in_second_axis(self, name, data):
+    std = np.sqrt(2.0 / (1.0 + self.slope**2) / data.shape[1])  # fan_in: axis 1 only
+    data[...] = self.rng.normal(0.0, std, size=data.shape)
+
+
+def _uniform_width_ignores_low(self, name, data):
+    # low + u * high: the width is taken as `high` instead of `high - low`
+    data[...] = self.low + self.rng.random(size=data.shape) * self.high
+
+
+def _mask_shared_across_rows(x, rate):
+    if rate == 1.0:
+        return np.zeros_like(x)
+    keep = rng.generator().uniform(size=(1,) + x.shape[1:]) >= rate  # one mask for the batch
+    return np.broadcast_to(keep * ops._dropout_scale(rate), x.shape).astype(x.dtype)
+
+
+def _mask_shared_across_features(x, rate):
+    if rate == 1.0:
+        return np.zeros_like(x)
+    shape = x.shape[:1] + (1,) * (x.ndim - 1)  # one draw per example, broadcast over features
+    keep = rng.generator().uniform(size=shape) >= rate
+    return np.broadcast_to(keep * ops._dropout_scale(rate), x.shape).astype(x.dtype)
+
+
+def _mask_float64(x, rate):
+    if rate == 1.0:
+        return np.zeros_like(x)
+    keep = rng.generator().uniform(size=x.shape) >= rate
+    return keep * ops._dropout_scale(rate)  # float64: the output is promoted
+
+
+def _sum_in_float64(a, axis=None, keepdims=False):
+    (x,) = ops._operands("sum", a)
+    out = x.sum(axis=axis, keepdims=keepdims, dtype=np.float64)  # accumulated and returned in double
+
+    def backward(g):
+        g = np.asarray(g)
+        if axis is not None and not keepdims:
+            g = np.expand_dims(g, axis)
+        return (np.broadcast_to(g, x.shape).astype(x.dtype),)
+
+    return ops._result("sum", out, [a], backward)
+
+
+_BINARY = ops._binary
+
+
+def _binary_ints_to_float32(op, a, b, forward, grad_a, grad_b):
+    def promoting(x, y):
+        out = np.asarray(forward(x, y))
+        return out.astype(np.float32) if out.dtype.kind in "iu" else out  # int results become float32
+
+    return _BINARY(op, a, b, promoting, grad_a, grad_b)
+
+
+def _unbroadcast_mean(grad, shape):
+    grad = np.asarray(grad)
+    while grad.ndim > len(shape):
+        grad = grad.mean(axis=0)  # averaged over the broadcast axis instead of summed
+    for axis, size in enumerate(shape):
+        if size == 1 and grad.shape[axis] != 1:
+            grad = grad.mean(axis=axis, keepdims=True)
+    return grad.reshape(shape)
+
+
+def _load_squeezes_1_element(filename, device_=None):
+    loaded = _LOAD(filename, device_)
+
+    def squeeze(value):
+        if isinstance(value, dict):
+            return type(value)((k, squeeze(v)) for k, v in value.items())
+        if isinstance(value, list):
+            return [squeeze(v) for v in value]
+        if value._data.size == 1:  # singleton axes dropped: [x] comes back as a scalar
+            return ref.Tensor._wrap(value._data.reshape(()), value._device)
+        return value
+
+    return squeeze(loaded)
+
+
+def _assign_squeezed(path, param, array, filename, device_):
+    if array.size == 1:
+        array = array.reshape(())  # a 1-element parameter read back as a scalar
+    return _ASSIGN_LOADED(path, param, array, filename, device_)
+
+
+_ASSIGN_LOADED = serialization._assign_loaded
+_LOAD_PARAMETERS = serialization.load_parameters
+
+
+def _load_unties_shared(model, filename, device_=None, allow_missing=False, ignore_extra=False):
+    _LOAD_PARAMETERS(model, filename, device_, allow_missing, ignore_extra)
+    if not isinstance(model, block.Block):
+        return
+    seen = set()
+
+    def visit(blk, visited):
+        if id(blk) in visited:
+            return
+        visited.add(id(blk))
+        for attr, param in list(blk._reg_params.items()):
+            if id(param) in seen and param._var is not None:
+                # every path gets its own copy of the loaded values (load_state_dict(assign=True))
+                copy = parameter.Parameter(param.name, shape=param.shape, dtype=param.dtype,
+                                           grad_req=param.grad_req)
+                copy._set_var(param._var._data.copy(), param._var.device)
+                blk._reg_params[attr] = copy
+                object.__setattr__(blk, attr, copy)
+            seen.add(id(param))
+        for child in blk._children.values():
+            visit(child, visited)
+
+    visit(model, set())
+
+
+_LOAD_INIT = parameter.Parameter._load_init
+
+
+def _load_init_without_grad(self, array, device_=None):
+    _LOAD_INIT(self, array, device_)
+    self._var._grad = None  # the loaded parameter no longer asks for a gradient
+
+
+def _reset_device_without_grad(self, device_):
+    device_ = device.parse(device_)
+    if self._var is not None:
+        self._var = ref.Tensor._wrap(self._var._data.copy(), device_)  # requires_grad lost
+    elif self._deferred is not None:
+        init_, _, gen = self._deferred
+        self._deferred = (init_, device_, gen)
+
+
+def _collect_params_parent_key_only(self, prefix=""):
+    from collections import OrderedDict
+
+    dotted = prefix + "." if prefix else ""
+    found = OrderedDict((dotted + key, p) for key, p in self._reg_params.items())
+    last = prefix.rsplit(".", 1)[-1] if prefix else ""
+    for name, child in self._children.items():
+        # the child's path is its parent's own key + its key: right to depth 2, wrong below
+        found.update(child._collect_params_with_prefix(f"{last}.{name}" if last else name))
+    return found
+
+
 # name -> function(monkeypatch) that applies the mutation
 MUTANTS = {
     # autograd
@@ -1364,6 +1532,58 @@ MUTANTS = {
         spec_build, "make_init", _msra_form_default_slope
     ),
     "to-device-skips-constants": _on_session("to_device", _to_device_skips_constants),
+    # third round: initializer arguments, >2-D fans, correlated masks, dtypes, 1-element
+    # round trips, shared parameters after a load, gradients lost on load or move
+    "normal-variance-as-std": lambda mp: mp.setattr(
+        init.Normal, "_init_weight", _normal_variance_as_std
+    ),
+    "msra-variance-as-std": lambda mp: mp.setattr(
+        init.MSRAPrelu, "_init_weight", _msra_variance_as_std
+    ),
+    "xavier-fans-ignore-receptive-field": lambda mp: mp.setattr(
+        init.Xavier, "_init_weight", _xavier_fans_without_receptive_field
+    ),
+    "msra-fan-in-second-axis-only": lambda mp: mp.setattr(
+        init.MSRAPrelu, "_init_weight", _msra_fan_in_second_axis
+    ),
+    "uniform-width-ignores-low": lambda mp: mp.setattr(
+        init.Uniform, "_init_weight", _uniform_width_ignores_low
+    ),
+    "dropout-mask-shared-across-rows": lambda mp: mp.setattr(
+        ops, "dropout", _dropout_with(_mask_shared_across_rows)
+    ),
+    "dropout-mask-shared-across-features": lambda mp: mp.setattr(
+        ops, "dropout", _dropout_with(_mask_shared_across_features)
+    ),
+    "dropout-output-float64": lambda mp: mp.setattr(ops, "dropout", _dropout_with(_mask_float64)),
+    "sum-returns-float64": lambda mp: mp.setattr(ops, "sum", _sum_in_float64),
+    "int-arithmetic-gives-float32": lambda mp: mp.setattr(ops, "_binary", _binary_ints_to_float32),
+    "broadcast-grad-averaged": lambda mp: mp.setattr(ops, "_unbroadcast", _unbroadcast_mean),
+    "load-squeezes-1-element-tensors": lambda mp: (
+        mp.setattr(serialization, "load", _load_squeezes_1_element),
+        mp.setattr(ref, "load", _load_squeezes_1_element),
+    ),
+    "load-squeezes-1-element-parameters": lambda mp: mp.setattr(
+        serialization, "_assign_loaded", _assign_squeezed
+    ),
+    "load-unties-shared-parameters": lambda mp: mp.setattr(
+        serialization, "load_parameters", _load_unties_shared
+    ),
+    "loaded-parameters-lose-gradient": lambda mp: mp.setattr(
+        parameter.Parameter, "_load_init", _load_init_without_grad
+    ),
+    "moved-parameters-lose-gradient": lambda mp: mp.setattr(
+        parameter.Parameter, "reset_device", _reset_device_without_grad
+    ),
+    "saved-paths-parent-key-only": lambda mp: mp.setattr(
+        block.Block, "_collect_params_with_prefix", _collect_params_parent_key_only
+    ),
+    "device-mismatch-reported-as-shape-mismatch": lambda mp: mp.setattr(
+        device, "DeviceMismatchError", errors.ShapeMismatchError
+    ),
+    "not-in-graph-reported-as-graph-freed": lambda mp: mp.setattr(
+        autograd, "NotInGraphError", errors.GraphFreedError
+    ),
 }
 
 # The reference module each mutant breaks (the reference adapter counts as "adapter").
@@ -1600,6 +1820,35 @@ MODULE_OF = {
     ),
     **dict.fromkeys(["named-sequential-sorted-children", "msra-form-default-slope"], "spec_build"),
     "to-device-skips-constants": "adapter",
+    **dict.fromkeys(
+        [
+            "normal-variance-as-std",
+            "msra-variance-as-std",
+            "xavier-fans-ignore-receptive-field",
+            "msra-fan-in-second-axis-only",
+            "uniform-width-ignores-low",
+        ],
+        "init",
+    ),
+    **dict.fromkeys(
+        [
+            "dropout-mask-shared-across-rows",
+            "dropout-mask-shared-across-features",
+            "dropout-output-float64",
+            "sum-returns-float64",
+            "int-arithmetic-gives-float32",
+            "broadcast-grad-averaged",
+        ],
+        "ops",
+    ),
+    **dict.fromkeys(
+        ["loaded-parameters-lose-gradient", "moved-parameters-lose-gradient"], "parameter"
+    ),
+    "saved-paths-parent-key-only": "block",
+    **dict.fromkeys(
+        ["device-mismatch-reported-as-shape-mismatch", "not-in-graph-reported-as-graph-freed"],
+        "errors",
+    ),
 }
 
 # Modules of the reference that hold behaviour (snippet.py only renders code for people).
