@@ -1124,8 +1124,8 @@ _ASSIGN_LOADED = serialization._assign_loaded
 _LOAD_PARAMETERS = serialization.load_parameters
 
 
-def _load_unties_shared(model, filename, device_=None, allow_missing=False, ignore_extra=False):
-    _LOAD_PARAMETERS(model, filename, device_, allow_missing, ignore_extra)
+def _load_unties_shared(model, filename, device=None, allow_missing=False, ignore_extra=False):
+    _LOAD_PARAMETERS(model, filename, device, allow_missing, ignore_extra)
     if not isinstance(model, block.Block):
         return
     seen = set()
