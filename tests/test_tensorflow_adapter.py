@@ -44,6 +44,15 @@ def test_version_and_second_device(adapter):
     assert devices["cross_device_op"].startswith("no error")
 
 
+def test_an_inprocess_run_finds_the_second_device_without_start_runtime(adapter, tmp_path):
+    # run_inprocess (the determinism test, the pytest plugin) calls only load(): the first
+    # session starts the runtime, so second-device cases run there as they do in a worker
+    fresh = TensorflowAdapter()
+    fresh.load()
+    fresh.new_session(str(tmp_path))
+    assert fresh.second_device == adapter.second_device is not None
+
+
 def test_column_names_the_keras_in_use(adapter, tmp_path):
     """Keras 3 on TF >= 2.16; Keras 2 from tf_keras (TF_USE_LEGACY_KERAS=1) or inside TF 2.15."""
     import tensorflow as tf

@@ -54,6 +54,7 @@ class TensorflowAdapter(Adapter):
         self.second_device = None
         self.device_note = ""
         self._devices = None
+        self._runtime_started = False
 
     def load(self) -> None:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
@@ -73,6 +74,9 @@ class TensorflowAdapter(Adapter):
     def start_runtime(self) -> None:
         # Listing the logical devices starts TF's runtime (its tf_Compute thread pools): a
         # worker does that, never the zygote its workers are forked from.
+        if self._runtime_started:
+            return
+        self._runtime_started = True
         tf = self.tf
         logical = [d.name for d in tf.config.list_logical_devices()]
         if tf.config.list_physical_devices("GPU"):
@@ -94,6 +98,7 @@ class TensorflowAdapter(Adapter):
     def devices(self) -> dict:
         if self._devices is not None:
             return self._devices
+        self.start_runtime()
         tf = self.tf
         info = {
             "default": self.default_device, "second": self.second_device,
@@ -130,6 +135,10 @@ class TensorflowAdapter(Adapter):
     def new_session(self, workdir: str):
         from conformance.adapters.tensorflow.session import TensorflowSession
 
+        # A worker starts the runtime before its first case; a run in this process (run_inprocess:
+        # the determinism test, the pytest plugin, mutants) calls only load(), and would otherwise
+        # find no second device and skip every second-device case. Once per adapter.
+        self.start_runtime()
         session = TensorflowSession(self, workdir)
         session.notes["keras"] = keras_version()
         return session
