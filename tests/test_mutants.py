@@ -558,7 +558,7 @@ def _read_npz_dict_by_position(filename, expected_format):
 
 
 def _load_params_device_ignored(
-    model, filename, device_=None, allow_missing=False, ignore_extra=False
+    model, filename, device=None, allow_missing=False, ignore_extra=False
 ):
     loaded = serialization._read_npz(filename, serialization.PARAMS_FORMAT)
     params = serialization.named_parameters(model)
