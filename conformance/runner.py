@@ -274,6 +274,7 @@ def column_label(framework: str, version: str | None, components: dict) -> str:
 
 def run_inprocess(adapter, cases) -> list[dict]:
     """Run cases with an already-loaded adapter in this process (tests, mutants, plugin)."""
+    adapter.start_runtime()  # as a worker does before its first case (a no-op the second time)
     version = str(adapter.version())
     components = components_of(adapter)
     return [run_case(adapter, case, version, components=components) for case in cases]

@@ -712,7 +712,8 @@ class Adapter:
     def start_runtime(self) -> None:
         """What must follow `load` before the first case but may start the framework's runtime
         (threads, devices). Workers are forked after `load`, so `load` only imports and
-        configures; this runs in each worker, before `version` and `devices`."""
+        configures; this runs in each worker, before `version` and `devices`, and in
+        `run_inprocess`. A second call does nothing."""
 
     def devices(self) -> dict:
         """{"default": native str, "second": native str or None, "kind": "gpu"|"virtual"|...}."""
