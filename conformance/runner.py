@@ -491,6 +491,17 @@ def _run_shards(pool: list, shards: list[list[int]], cases, timeout_s: float, ve
         raise
 
 
+def _file_tail(path: str, size: int) -> str:
+    """The last `size` bytes of a process's stderr file, as text ("" if there is none)."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - size))
+            return handle.read().decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+
+
 class _Worker:
     """A child process running cases for one framework, restarted after a crash or hang."""
 
@@ -592,13 +603,7 @@ class _Worker:
         return json.loads(line)
 
     def _stderr_tail(self, size: int = 2000) -> str:
-        try:
-            with open(self.stderr_path, "rb") as handle:
-                handle.seek(0, os.SEEK_END)
-                handle.seek(max(0, handle.tell() - size))
-                return handle.read().decode("utf-8", "replace").strip()
-        except OSError:
-            return ""
+        return _file_tail(self.stderr_path, size)
 
     def run(self, index: int, case, timeout_s: float, version: str) -> dict:
         if self.proc is None or self.proc.poll() is not None:
@@ -724,13 +729,7 @@ class _Zygote:
             return None
 
     def stderr_tail(self, size: int = 2000) -> str:
-        try:
-            with open(self.stderr_path, "rb") as handle:
-                handle.seek(0, os.SEEK_END)
-                handle.seek(max(0, handle.tell() - size))
-                return handle.read().decode("utf-8", "replace").strip()
-        except OSError:
-            return ""
+        return _file_tail(self.stderr_path, size)
 
     def close(self) -> None:
         if self.sock is not None:
