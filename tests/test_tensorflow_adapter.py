@@ -44,13 +44,20 @@ def test_version_and_second_device(adapter):
     assert devices["cross_device_op"].startswith("no error")
 
 
-def test_an_inprocess_run_finds_the_second_device_without_start_runtime(adapter, tmp_path):
-    # run_inprocess (the determinism test, the pytest plugin) calls only load(): the first
-    # session starts the runtime, so second-device cases run there as they do in a worker
+def test_an_inprocess_run_finds_the_second_device_without_start_runtime(adapter):
+    # The determinism test's reverse run calls only load(), then run_inprocess: that starts the
+    # runtime as a worker does, so second-device cases run there rather than skip.
+    from conformance.loader import load_specs
+    from conformance.runner import run_inprocess
+
+    case = [c for c in load_specs([os.path.join(ROOT, "specs", "io", "strength_io.yaml")])
+            if c.id == "load-onto-second-device-without-initialize"]
     fresh = TensorflowAdapter()
     fresh.load()
-    fresh.new_session(str(tmp_path))
+    assert fresh.second_device is None
+    [record] = run_inprocess(fresh, case)
     assert fresh.second_device == adapter.second_device is not None
+    assert record["status"] == "pass", record["message"]
 
 
 def test_column_names_the_keras_in_use(adapter, tmp_path):

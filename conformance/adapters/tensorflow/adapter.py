@@ -73,7 +73,7 @@ class TensorflowAdapter(Adapter):
 
     def start_runtime(self) -> None:
         # Listing the logical devices starts TF's runtime (its tf_Compute thread pools): a
-        # worker does that, never the zygote its workers are forked from.
+        # worker (or run_inprocess) does that, never the zygote its workers are forked from.
         if self._runtime_started:
             return
         self._runtime_started = True
@@ -98,7 +98,6 @@ class TensorflowAdapter(Adapter):
     def devices(self) -> dict:
         if self._devices is not None:
             return self._devices
-        self.start_runtime()
         tf = self.tf
         info = {
             "default": self.default_device, "second": self.second_device,
@@ -135,10 +134,6 @@ class TensorflowAdapter(Adapter):
     def new_session(self, workdir: str):
         from conformance.adapters.tensorflow.session import TensorflowSession
 
-        # A worker starts the runtime before its first case; a run in this process (run_inprocess:
-        # the determinism test, the pytest plugin, mutants) calls only load(), and would otherwise
-        # find no second device and skip every second-device case. Once per adapter.
-        self.start_runtime()
         session = TensorflowSession(self, workdir)
         session.notes["keras"] = keras_version()
         return session
