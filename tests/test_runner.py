@@ -123,20 +123,23 @@ def test_statuses_in_process(tmp_path):
     assert "second device" in records["skipped"]["message"]
 
 
-def test_journal_keeps_finished_cases_when_interrupted(tmp_path, fake_env, monkeypatch):
-    cases = _specs(tmp_path, [_case("a", 1), _case("b", 2), _case("c", 3)])
+def _interrupt_at(monkeypatch, stop_index: int) -> None:
+    """Ctrl-C arrives when a worker is about to run case `stop_index`."""
     from conformance import runner
 
     original = runner._Worker.run
-    calls = []
 
     def run_then_interrupt(self, index, case, timeout_s, version):
-        calls.append(index)
-        if index == 2:
+        if index == stop_index:
             raise KeyboardInterrupt
         return original(self, index, case, timeout_s, version)
 
     monkeypatch.setattr(runner._Worker, "run", run_then_interrupt)
+
+
+def test_journal_keeps_finished_cases_when_interrupted(tmp_path, fake_env, monkeypatch):
+    cases = _specs(tmp_path, [_case("a", 1), _case("b", 2), _case("c", 3)])
+    _interrupt_at(monkeypatch, 2)
     out = tmp_path / "r"
     with pytest.raises(KeyboardInterrupt):
         run_framework(FAKE, cases, str(out), "digest", timeout_s=30, workers=1)
@@ -152,16 +155,7 @@ def test_interrupt_of_a_sharded_run_keeps_every_finished_case_in_case_order(tmp_
     ids = ["a", "b", "c", "d", "e", "f"]
     cases = _specs(tmp_path, [_case(i, n + 1) for n, i in enumerate(ids)])
     assert shard(cases, 2) == [[0, 1, 2], [3, 4, 5]]
-    from conformance import runner
-
-    original = runner._Worker.run
-
-    def run_then_interrupt(self, index, case, timeout_s, version):
-        if index == 4:
-            raise KeyboardInterrupt
-        return original(self, index, case, timeout_s, version)
-
-    monkeypatch.setattr(runner._Worker, "run", run_then_interrupt)
+    _interrupt_at(monkeypatch, 4)
     out = tmp_path / "r"
     with pytest.raises(KeyboardInterrupt):
         run_framework(FAKE, cases, str(out), "digest", timeout_s=30, workers=2)
