@@ -27,10 +27,11 @@ class LedgerError(Exception):
 def load_ledger(path: str | os.PathLike) -> list[dict]:
     import yaml
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's safe loader where PyYAML has it
     try:
         with open(path, encoding="utf-8") as handle:
-            document = yaml.safe_load(handle)
-    except (OSError, yaml.YAMLError) as exc:
+            document = yaml.load(handle, Loader=loader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise LedgerError(f"{path}: {exc}") from exc
     if not isinstance(document, dict) or not isinstance(document.get("claims"), list):
         raise LedgerError(f"{path}: needs a top-level `claims:` list")
@@ -171,15 +172,6 @@ def coverage(claims: list, case_ids: set[str] | None = None) -> dict:
         "uncovered": [c for r in rows for c in r["uncovered"]],
     }
     return {"notes": rows, "total": total}
-
-
-def cases_by_claim(claims: list) -> dict[str, list[str]]:
-    """case id -> the claim ids it checks (for reports that show claims beside a case)."""
-    found: dict[str, list[str]] = {}
-    for claim in claims:
-        for case in (claim.get("cases") or []) if isinstance(claim, dict) else []:
-            found.setdefault(case, []).append(claim.get("id"))
-    return found
 
 
 def coverage_for_specs(specs_dir: str | os.PathLike = "specs", case_ids: set[str] | None = None) -> dict | None:

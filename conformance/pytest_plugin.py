@@ -27,7 +27,7 @@ def _frameworks(config) -> list[str]:
 
 
 def pytest_collect_file(parent, file_path: Path):
-    from conformance.loader import NOT_SPEC_NAMES
+    from conformance.spec.loader import NOT_SPEC_NAMES
 
     if file_path.suffix in (".yaml", ".yml") and file_path.name not in NOT_SPEC_NAMES and "specs" in file_path.parts:
         return SpecFile.from_parent(parent, path=file_path)
@@ -40,7 +40,7 @@ class SpecError(Exception):
 
 class SpecFile(pytest.File):
     def collect(self):
-        from conformance.loader import load_file
+        from conformance.spec.loader import load_file
 
         cases, problems = load_file(str(self.path))
         if problems:
@@ -62,11 +62,13 @@ class CaseFailure(Exception):
 
 
 def _adapter(framework: str):
+    """(adapter, its column, problem) for `framework`, loaded once per session."""
     if framework not in _ADAPTERS:
-        from conformance.runner import load_adapter
+        from conformance.adapters import load_adapter
+        from conformance.run import column_of
 
-        adapter, version, _, problem = load_adapter(framework)
-        _ADAPTERS[framework] = (adapter, version, problem)
+        adapter, _, _, problem = load_adapter(framework)
+        _ADAPTERS[framework] = (adapter, column_of(adapter) if adapter is not None else None, problem)
     return _ADAPTERS[framework]
 
 
@@ -81,13 +83,13 @@ class CaseItem(pytest.Item):
         self.user_properties.append(("behaviours", ",".join(case.behaviours)))
 
     def runtest(self):
-        from conformance.runner import run_case
+        from conformance.run import run_case
 
-        adapter, version, problem = _adapter(self.framework)
+        adapter, column, problem = _adapter(self.framework)
         if problem:
             raise CaseFailure({"status": "error", "message": problem, "checks": [], "behaviours": self.case.behaviours,
                                "title": self.case.title, "observations": {}})
-        record = run_case(adapter, self.case, version, components=_components(adapter))
+        record = run_case(adapter, self.case, column)
         self.user_properties.append(("status", record["status"]))
         status = record["status"]
         if status == "pass":
@@ -119,12 +121,6 @@ class CaseItem(pytest.Item):
 
     def reportinfo(self):
         return self.path, 0, f"{self.case.file}::{self.case.id}[{self.framework}]"
-
-
-def _components(adapter) -> dict:
-    from conformance.runner import components_of
-
-    return components_of(adapter)
 
 
 def pytest_configure(config):

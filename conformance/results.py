@@ -1,13 +1,16 @@
 """Results files: evidence summarised into JSON, written so that nothing is lost or half-written.
 
 Rule: a results file is one JSON object (format "conformance-results/1", see README); it is
-written to a temporary file and renamed into place, and every finished case is appended to
-a journal (`.<name>.partial.jsonl`, flushed per line, so a killed runner leaves what it
-finished there; fsync'd once when the run closes it) first, so an interrupted run keeps what it did.
+written to a temporary file of its own (`.tmp-<unique>`, hidden: concurrent writers never
+collide, and readers of the folder skip it) and renamed into place; every finished case is
+appended to a journal (`.<name>.partial.jsonl`, flushed per line, so a killed runner leaves
+what it finished there; fsync'd once when the run closes it) first, so an interrupted run
+keeps what it did.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -22,7 +25,7 @@ RESULTS_MODE = 0o644  # rw-r--r--, like any file a user writes
 
 def summarise(value):
     """Evidence -> JSON-able: arrays become shape/dtype/statistics (+ values when small)."""
-    from conformance.execute import EvidenceFailure
+    from conformance.spec.checks import EvidenceFailure
 
     if isinstance(value, EvidenceFailure):
         return value.to_json()
@@ -67,14 +70,32 @@ def _clean(obj):
 
 
 def atomic_write_json(path: str, data) -> None:
-    """Write JSON to `path` atomically (temp file in the same folder, fsync, rename)."""
+    """Write JSON to `path` atomically (a temporary file of its own in the same folder, fsync,
+    rename)."""
+    with atomic_file(path, ".json") as handle:
+        json.dump(data, handle, indent=1, ensure_ascii=False, allow_nan=False)
+
+
+def atomic_write_text(path: str, parts) -> None:
+    """Write the text `parts` (an iterable of strings) to `path` atomically, as
+    `atomic_write_json` does: another writer of the same file at the same time never shares
+    its temporary file, and readers never see half of it."""
+    suffix = os.path.splitext(path)[1] or ".txt"
+    with atomic_file(path, suffix) as handle:
+        handle.writelines(parts)
+
+
+@contextlib.contextmanager
+def atomic_file(path: str, suffix: str):
+    """A text handle on a new temporary file beside `path` (`.tmp-<unique><suffix>`: hidden, so
+    readers of the folder skip it), renamed onto `path` when the block ends, removed if it fails."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
     try:
         os.fchmod(fd, RESULTS_MODE)  # mkstemp makes 0600; results are for everyone to read
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=1, ensure_ascii=False, allow_nan=False)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

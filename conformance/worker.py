@@ -1,7 +1,7 @@
 """The worker process: runs the cases the runner names, one at a time, with one adapter.
 
 Rule: it talks to the runner only through the protocol pipe (one JSON object per line:
-ready | load_failed | step | result); the framework may print or crash as it likes, the
+ready | load_failed | program | result); the framework may print or crash as it likes, the
 runner notices and starts a fresh worker.
 
 Two ways to start one:
@@ -21,6 +21,7 @@ Either way the worker then reads one case index per line of its stdin.
 
 from __future__ import annotations
 
+import faulthandler
 import gc
 import json
 import os
@@ -29,8 +30,10 @@ import socket
 import sys
 import traceback
 
-from conformance.loader import Case
-from conformance.runner import components_of, describe_adapter, import_adapter, run_case
+from conformance.adapters import components_of, describe_adapter, import_adapter
+from conformance.program.writer import Column
+from conformance.run.case import run_case
+from conformance.spec.case import Case
 
 
 def serve(framework: str, adapter, problem: str | None, cases_file: str, out, lines) -> int:
@@ -48,6 +51,7 @@ def serve(framework: str, adapter, problem: str | None, cases_file: str, out, li
         send({"event": "load_failed", "error": problem})
         return 0
     components = components_of(adapter)
+    column = Column(framework, version, components, devices)
     send({"event": "ready", "version": version, "devices": devices, "components": components})
     if cases_file == "-":
         cases_file = lines.readline().strip()
@@ -55,16 +59,58 @@ def serve(framework: str, adapter, problem: str | None, cases_file: str, out, li
             return 0  # the runner closed stdin without cases (e.g. the specs were unusable)
     with open(cases_file, encoding="utf-8") as handle:
         cases = [Case.from_json(item) for item in json.load(handle)]
+    # A crash or a hang shows where the program was: the Python stack goes to stderr (the
+    # runner sends SIGUSR1 before it kills a hanging worker).
+    faulthandler.enable(file=sys.stderr)
+    if hasattr(faulthandler, "register"):
+        faulthandler.register(signal.SIGUSR1, file=sys.stderr)
     for line in lines:
-        index = int(line)
-        case = cases[index]
-
-        def progress(step, kind, case_id=case.id):
-            send({"event": "step", "case": case_id, "step": step, "kind": kind})
-
-        record = run_case(adapter, case, version, progress=progress, components=components)
+        case = cases[int(line)]
+        record = run_case(adapter, case, column, on_program=lambda text: send({"event": "program", "text": text}))
         send({"event": "result", "record": record})
     return 0
+
+
+def _die_with_parent() -> None:
+    """Be killed when the parent process ends, however it ends (Linux prctl PR_SET_PDEATHSIG):
+    a runner killed outright leaves no zygote, and a dead zygote no worker, running."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent ended before the request took effect
+        os._exit(1)
+
+
+def _limit_memory() -> None:
+    """Cap the address space of this process (and of every worker forked from it) at
+    CONFORMANCE_WORKER_MEMORY_MB (default 8192; 0: no cap): a case that asks for too much
+    memory gets a MemoryError (its step's error) instead of taking the machine down."""
+    import resource
+
+    text = os.environ.get("CONFORMANCE_WORKER_MEMORY_MB", "8192").strip()
+    megabytes = int(text) if text.isdigit() else 8192
+    if megabytes > 0:
+        limit = megabytes * 1024 * 1024
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _use_folder(folder: str | None) -> None:
+    """Put this worker's temporary files (and each case's folder) in its own folder, which the
+    runner removes whatever happens to the worker."""
+    if folder:
+        import tempfile
+
+        os.environ["TMPDIR"] = folder
+        tempfile.tempdir = folder
 
 
 def _import(framework: str):
@@ -74,12 +120,37 @@ def _import(framework: str):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     adapter, problem = import_adapter(framework)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if not problem:
+        problem = _apply_mutant()
     return adapter, problem
+
+
+def _apply_mutant() -> str | None:
+    """CONFORMANCE_FRAMEWORK_MUTANT=<catalogue file>:<mutant>: plant one framework mutant (a
+    monkeypatch of the framework just imported, before any program runs) in this process and
+    every worker forked from it. The kit measures its own sensitivity this way
+    (bench/framework_mutants.py); None, or why the mutant could not be planted."""
+    wanted = os.environ.get("CONFORMANCE_FRAMEWORK_MUTANT", "").strip()
+    if not wanted:
+        return None
+    import importlib.util
+
+    path, _, name = wanted.rpartition(":")
+    try:
+        spec = importlib.util.spec_from_file_location("conformance_framework_mutants", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.MUTANTS[name].apply()
+    except Exception as exc:  # noqa: BLE001 - reported as the column's load failure
+        return f"framework mutant {wanted!r} could not be planted: {type(exc).__name__}: {exc}"
+    return None
 
 
 def zygote(framework: str, sock_fd: int) -> int:
     """Import `framework`, then fork a worker per request until the runner closes the socket."""
     sock = socket.socket(fileno=sock_fd)
+    _die_with_parent()
+    _limit_memory()
     adapter, problem = _import(framework)
     # Out of the collector's reach, the imported objects' pages stay shared with every worker
     # instead of being copied when a worker's collection walks them (a torch run: 4,600 fewer
@@ -102,6 +173,8 @@ def zygote(framework: str, sock_fd: int) -> int:
                 code = 70
                 try:
                     sock.close()
+                    _die_with_parent()
+                    _use_folder(request.get("folder"))
                     code = _forked(framework, adapter, problem, request["fork"], fds)
                 except BaseException:  # noqa: BLE001 - said on this worker's stderr, then exit 70
                     traceback.print_exc()
@@ -142,6 +215,9 @@ def main(argv: list[str]) -> int:
     if argv[0] == "--zygote":
         return zygote(argv[1], int(argv[2]))
     framework, cases_file, fd = argv[0], argv[1], int(argv[2])
+    _die_with_parent()
+    _limit_memory()
+    _use_folder(os.environ.get("CONFORMANCE_WORKER_FOLDER"))
     out = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
     adapter, problem = _import(framework)
     return serve(framework, adapter, problem, cases_file, out, sys.stdin)

@@ -1,6 +1,6 @@
 """The reporter: results files in, a self-contained HTML matrix, merged JSON and Markdown out.
 
-Rule: build the view model once (`model.build_view`), then render it; nothing here
+Rule: build the view model once (`build.build_view`), then render it; nothing here
 decides what a cell means. An unreadable results file does not stop the report: it is
 named in a banner on the page and in the Markdown (the gate fails it separately).
 """
@@ -11,13 +11,14 @@ import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+from conformance.report.build import build_view
 from conformance.report.catalogue import load_catalogue
 from conformance.report.claims import default_ledger_path, load_ledger
 from conformance.report.html import render_html
 from conformance.report.markdown import render_markdown
 from conformance.report.merge import merge_runs
-from conformance.report.model import build_view
-from conformance.report.runs import ResultsError, expand_paths, gc_paused, load_run
+from conformance.report.runs import gc_paused, load_runs
+from conformance.results import atomic_write_text
 
 REPORT_FORMAT = "conformance-report/1"
 
@@ -34,13 +35,8 @@ def load_view(
 
     Callers that keep the view while building more should pause the collector around
     both (`runs.gc_paused`), as `write_report` does."""
-    runs, unreadable = [], []
     with gc_paused():
-        for path in expand_paths(list(results_paths)):
-            try:
-                runs.append(load_run(path))
-            except ResultsError as exc:
-                unreadable.append(exc)
+        runs, unreadable = load_runs(list(results_paths))
         merged = merge_runs(runs)
         ledger = load_ledger(claims_path or default_ledger_path(catalogue_path))
         view = build_view(merged, load_catalogue(catalogue_path), unreadable, ledger=ledger)
@@ -91,19 +87,6 @@ def write_view(view, merged, unreadable, out_dir: str) -> dict:
     return paths
 
 
-def merged_json(view, merged, unreadable) -> str:
-    """The merged results: every run as it was read (its environment included), one per column.
-
-    The runs' own JSON text is spliced in unchanged (each case record carries its
-    `outcome`, `expected_outcome`, `normative_outcome`, `outcomes` and `pin`):
-    `columns[i]` describes `runs[i]`. The head adds, per column, how many cases follow the
-    notes and how many differ, every claim a release broke, and `claims`: the ledger's
-    claims per note (claims, covered, out of scope, uncovered) with, per column, how many
-    covered claims have all their cases passing there.
-    """
-    return "".join(merged_json_parts(view, merged, unreadable))
-
-
 def _merged_head(view, merged, unreadable) -> dict:
     return {
         "format": REPORT_FORMAT,
@@ -147,7 +130,17 @@ def _merged_head(view, merged, unreadable) -> dict:
 
 
 def merged_json_parts(view, merged, unreadable) -> list[str]:
-    """`merged_json` in pieces, so that the runs' text is written out without copying."""
+    """The merged results in pieces (so that the runs' text is written out without copying):
+    every run as it was read (its environment included), one per column.
+
+    The runs' own JSON text is spliced in unchanged (each case record carries its
+    `outcome`, `expected_outcome`, `normative_outcome`, `outcomes` and `pin`):
+    `columns[i]` describes `runs[i]`. The head adds, per column, how many cases follow the
+    notes and how many differ, every claim a release broke, and `claims`: the ledger's
+    claims per note (claims, covered, out of scope, uncovered) with, per column, how many
+    covered claims hold as noted there (`as_noted`), how many differ (`differ`) and how many
+    have all their cases passing (`passing`: pinned deviations included).
+    """
     head = _merged_head(view, merged, unreadable)
     opening = json.dumps(head, ensure_ascii=False, indent=1)[:-2]  # drop the closing "\n}"
     parts = [opening, ',\n "runs": [\n']
@@ -174,8 +167,16 @@ def claims_json(view) -> dict | None:
             "out_of_scope": note.out_of_scope,
             "uncovered": list(note.uncovered),
             "columns": [
-                {"label": label, "passing": passing, "of": note.covered}
-                for label, passing in zip(labels, note.passing)
+                {
+                    "label": label,
+                    "passing": passing,
+                    "as_noted": as_noted,
+                    "differ": differ,
+                    "of": note.covered,
+                }
+                for label, passing, as_noted, differ in zip(
+                    labels, note.passing, note.as_noted, note.differ
+                )
             ],
         }
 
@@ -188,8 +189,6 @@ def claims_json(view) -> dict | None:
 
 
 def _write_text(path: str, parts) -> None:
-    """Write the text `parts` to `path` through a temporary file (no half-written report)."""
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.writelines(parts)
-    os.replace(tmp, path)
+    """Write the text `parts` to `path` through a temporary file of its own (no half-written
+    report, and two reports written into one folder at once never share a temporary name)."""
+    atomic_write_text(path, parts)

@@ -12,11 +12,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-import yaml
-
 from conformance.claims import CLAIMS_FILE
 
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 NOT_FOUND = "claims ledger not found"
 
 
@@ -44,16 +41,15 @@ def default_ledger_path(catalogue_path: str | None) -> str:
 
 
 def load_ledger(path: str | None) -> Ledger:
-    """Read the ledger at `path`; tolerate None, a missing file and bad content."""
+    """Read the ledger at `path` (`conformance.claims.load_ledger`); tolerate None, a missing
+    file and bad content."""
+    from conformance.claims import LedgerError
+    from conformance.claims import load_ledger as read_ledger
+
     if not path or not os.path.isfile(path):
         return Ledger(path, problem=f"{NOT_FOUND}: {path}" if path else NOT_FOUND)
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.load(handle, Loader=_SAFE_LOADER)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return Ledger(path, problem=f"{NOT_FOUND} (unreadable): {path}: {first_line}")
-    items = data.get("claims") if isinstance(data, dict) else None
-    if not isinstance(items, list):
-        return Ledger(path, problem=f"{NOT_FOUND} (no `claims:` list): {path}")
+        items = read_ledger(path)
+    except LedgerError as exc:
+        return Ledger(path, problem=f"{NOT_FOUND} (unreadable or no `claims:` list): {str(exc).splitlines()[0]}")
     return Ledger(path, [item for item in items if isinstance(item, dict)])

@@ -1,39 +1,22 @@
-"""Comparing two columns: the porting view (mxnet -> torch) and what changed between versions.
+"""Naming the two columns of a comparison (porting mxnet -> torch, upgrading a release).
 
-Rule: one comparison for both uses. A column is named by its label, by a framework name
-(when that framework has one column), or by name@version where the version is a prefix
-of the column's version at a dot, plus or end (`tensorflow@2.15` matches 2.15.1); extra
-`,part@version` terms select by components (`tensorflow@2.21,keras@3`). A name that
-matches no column or several is a `CompareError` naming the candidates (the CLI exits 2).
-A case is listed when the outcome that held (or, where none held, the status) differs.
+Rule: a column is named by its label, by a framework name, or by name@version where the
+version is a prefix of the column's version at a dot, plus or end (`tensorflow@2.15`
+matches 2.15.1, `mxnet@1.8` matches 1.8.0); extra `,part@version` terms select by
+components (`tensorflow@2.21,keras@3`). A name that several columns of one framework
+match means the newest of them (by version, then components: the order of the matrix),
+and `resolve` says which it picked and how to name the others. A name that matches no
+column, or columns of several frameworks, is a `CompareError` naming the candidates (the
+CLI exits 2). What differs between the two is the porting guide's (report/porting.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from conformance.report.model import MISSING, CaseEntry, ReportView, outcome_says
+from conformance.report.model import ReportView
 
 
 class CompareError(ValueError):
-    """A column name that matches no column, or more than one."""
-
-
-@dataclass
-class Side:
-    label: str  # outcome label, status, or "not run"
-    status: str
-    says: str  # the held outcome's text, else the message
-    snippet: str
-    normative: bool | None
-    evidence: str  # the pin's evidence as one line ("" when unpinned)
-
-
-@dataclass
-class Difference:
-    entry: CaseEntry
-    a: Side
-    b: Side
+    """A column name that matches no column, or columns of more than one framework."""
 
 
 def _version_matches(version: str, prefix: str) -> bool:
@@ -51,44 +34,64 @@ def _term_matches(column, term: str) -> bool:
     return False
 
 
-def resolve_column(view: ReportView, spec: str) -> int:
-    """The index of the one column `spec` names; `CompareError` otherwise."""
-    spec = spec.strip()
+def resolve(view: ReportView, spec: str) -> tuple[int, str]:
+    """(index, note) of the column `spec` names; the note is "" unless `spec` matched several
+    columns of one framework and the newest was picked, when it says so. `CompareError`
+    when it names none, or columns of several frameworks."""
     labels = [c.label for c in view.columns]
-    if spec in labels:
-        return labels.index(spec)
-    terms = [t.strip() for t in spec.split(",") if t.strip()]
-    if not terms:
-        raise CompareError("an empty column name")
-    hits = [
-        i for i, column in enumerate(view.columns) if all(_term_matches(column, t) for t in terms)
-    ]
+    hits = _hits(view, spec)
     if len(hits) == 1:
-        return hits[0]
+        return hits[0], ""
     known = "; ".join(labels) or "(no columns)"
     if not hits:
         raise CompareError(f"no column matches {spec!r}; the columns are: {known}")
     names = "; ".join(labels[i] for i in hits)
-    raise CompareError(
-        f"{spec!r} matches {len(hits)} columns ({names}); name one by its version, "
-        f"e.g. framework@version or framework@version,keras@3, or by its full label"
+    if len({view.columns[i].framework for i in hits}) > 1:
+        raise CompareError(
+            f"{spec!r} matches columns of several frameworks ({names}); name one by its "
+            "framework, framework@version or its full label"
+        )
+    newest = hits[-1]  # columns of a framework are in version order, then components
+    others = [_short_name(view, i) for i in hits[:-1]]
+    return newest, (
+        f"{spec!r} matches {len(hits)} columns ({names}); using the newest, {labels[newest]} "
+        f"(for another, name it: {', '.join(others)})"
     )
 
 
-def side(entry: CaseEntry, ci: int) -> Side:
-    result = entry.results[ci]
-    if result is None:
-        return Side("not run", MISSING, "this column has no result for the case", "", None, "")
-    held = result["outcome"]
-    says = outcome_says(result, held) if held else ""
-    return Side(
-        label=entry.labels[ci],
-        status=result["status"],
-        says=says or result["message"],
-        snippet=result["snippet"],
-        normative=entry.normative[ci],
-        evidence=evidence_text(result["pin"]),
-    )
+def _hits(view: ReportView, spec: str) -> list[int]:
+    """The indexes of the columns `spec` names: its label, else every column all its terms match."""
+    spec = spec.strip()
+    labels = [c.label for c in view.columns]
+    if spec in labels:
+        return [labels.index(spec)]
+    terms = [t.strip() for t in spec.split(",") if t.strip()]
+    if not terms:
+        raise CompareError("an empty column name")
+    return [
+        i for i, column in enumerate(view.columns) if all(_term_matches(column, t) for t in terms)
+    ]
+
+
+def resolve_column(view: ReportView, spec: str) -> int:
+    """The index of the column `spec` names (the newest where several of one framework match)."""
+    return resolve(view, spec)[0]
+
+
+def _short_name(view: ReportView, i: int) -> str:
+    """The shortest name@version that picks column `i` alone, else its full label."""
+    column = view.columns[i]
+    parts = column.version.replace("+", ".").replace("-", ".").split(".")
+    for n in range(1, len(parts) + 1):
+        name = f"{column.framework}@{'.'.join(parts[:n])}"
+        for extra in [
+            "",
+            *(f",{k}@{v.split('.')[0]}" for k, v in sorted(column.components.items())),
+        ]:
+            candidate = name + extra
+            if _hits(view, candidate) == [i]:
+                return candidate
+    return repr(column.label)
 
 
 def evidence_text(pin: dict | None) -> str:
@@ -104,13 +107,3 @@ def evidence_text(pin: dict | None) -> str:
     if ranges:
         parts.append("pinned for " + ", ".join(ranges))
     return "; ".join(parts)
-
-
-def differences(view: ReportView, a: int, b: int) -> list[Difference]:
-    """Every case whose outcome (or status) differs between columns `a` and `b`."""
-    out = []
-    for entry in view.cases:
-        if entry.labels[a] == entry.labels[b] and entry.statuses[a] == entry.statuses[b]:
-            continue
-        out.append(Difference(entry, side(entry, a), side(entry, b)))
-    return out

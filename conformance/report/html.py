@@ -4,10 +4,11 @@ Rule: everything shown is escaped — Jinja2 runs with autoescape on, and the da
 page's script reads is JSON with `<`, `>`, `&` and line separators written as \\u escapes,
 so no value (an error message holding `</script>`, say) can end the script or add markup.
 The page embeds the matrix essentials (columns, case metadata, each cell's status and
-outcome; a text many cases share, such as a note's claim, once), read at load — the page's
+outcome; a text many cases share, such as a note's claim, once; the behaviours and topics
+the porting guide groups by), read at load — the page's
 script builds the case rows from them, escaping every value, so the markup holds only topics
 and behaviours — and the cell details (messages, observations, outcomes, pins, checks,
-snippets) in chunks of `CHUNK_CASES` cases, each decoded only when first needed (a cell of
+programs) in chunks of `CHUNK_CASES` cases, each decoded only when first needed (a cell of
 it opened; every chunk for a search or the comparison). When the details exceed
 `COMPRESS_OVER` bytes, each chunk is embedded gzip-compressed and base64-encoded (the
 browser's DecompressionStream unpacks it); a second thread packs each chunk while the next
@@ -26,15 +27,19 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import jinja2
 from markupsafe import Markup
 
-from conformance.report.model import MISSING, ReportView
-from conformance.report.runs import LEGACY_STATUSES, STATUSES
+from conformance.report.model import MISSING, NO_BEHAVIOUR, PROBLEMS, ReportView
+from conformance.report.porting import program_of, raised_type, reason_text
+from conformance.report.results_format import LEGACY_STATUSES, STATUSES
 
 # Field order of one cell's details (documented in the page's script too). `held`: per
 # outcome of the case (details.outcomes[case]), whether it held (true/false/null); the
 # checks that failed for an outcome are the checks with ok false and that outcome.
+# `program`: an index into the chunk's distinct programs (the code of the cell); `raised`: the
+# error type its program raised ("" when none); `reason`: the message without its location
+# (report/porting.py: what the porting guide groups status-only cases by).
 DETAIL_FIELDS = (
-    "message", "snippet", "duration_s", "checks", "observations", "held", "pin",
-    "expected_outcome",
+    "message", "program", "duration_s", "checks", "observations", "held", "pin",
+    "expected_outcome", "raised", "reason",
 )  # fmt: skip
 CELL_STATUSES = STATUSES + LEGACY_STATUSES
 # Positions in a case's page data (see `page_data`) that hold an index into the shared texts.
@@ -135,11 +140,17 @@ def page_data(view: ReportView) -> dict:
                 text_id(e.normative_label),
                 text_id(e.normative_says),
                 e.change_text,
-                1 if e.disagree else 0,
             ]
         )
+    behaviours = [
+        [row.id, row.topic or topic.name, row.statement]
+        for topic in view.topics
+        for row in topic.behaviours
+        if row.id != NO_BEHAVIOUR
+    ]
     return {
         "statuses": list(CELL_STATUSES),
+        "problems": list(PROBLEMS),
         "labels": list(label_ids),
         "detailFields": DETAIL_FIELDS,
         "columns": [
@@ -147,6 +158,8 @@ def page_data(view: ReportView) -> dict:
             for c in view.columns
         ],
         "cases": cases,
+        "behaviours": behaviours,  # [id, topic, statement] in catalogue order (the porting guide)
+        "topics": [t.name for t in view.topics],
         "sharedCaseFields": SHARED_CASE_FIELDS,
         "texts": texts,
         "cells": cells,
@@ -169,8 +182,8 @@ def _detail_chunks(view: ReportView, size: int = CHUNK_CASES):
 def detail_data(view: ReportView, first: int = 0, entries=None) -> dict:
     """The details of cases `entries` (all by default), the first of them case `first`:
     cells [case][column] -> list in DETAIL_FIELDS order (0 where not run), each case's
-    outcomes once ([label, says, normative]) and the distinct snippets they use."""
-    snippets: dict[str, int] = {"": 0}
+    outcomes once ([label, says, normative]) and the distinct programs they use."""
+    programs: dict[str, int] = {"": 0}
     cells, outcomes = [], []
     for entry in view.cases if entries is None else entries:
         row = []
@@ -179,13 +192,15 @@ def detail_data(view: ReportView, first: int = 0, entries=None) -> dict:
             if result is None:
                 row.append(0)
                 continue
-            if case_outcomes is None:
-                case_outcomes = [[o.get("label"), o.get("says") or "", bool(o.get("normative"))]
+            if case_outcomes is None:  # the note's outcome is the record's normative_outcome
+                normative = result["normative_outcome"]
+                case_outcomes = [[o.get("label"), o.get("says") or "",
+                                  normative is not None and o.get("label") == normative]
                                  for o in result["outcomes"] if isinstance(o, dict)]  # fmt: skip
             row.append(
                 [
                     result["message"],
-                    snippets.setdefault(result["snippet"], len(snippets)),
+                    programs.setdefault(program_of(result), len(programs)),
                     result.get("duration_s"),
                     result["checks"],
                     result["observations"],
@@ -193,11 +208,13 @@ def detail_data(view: ReportView, first: int = 0, entries=None) -> dict:
                     [o.get("held") for o in result["outcomes"] if isinstance(o, dict)],
                     result["pin"],
                     result["expected_outcome"],
+                    raised_type(result),
+                    reason_text(result["message"]),
                 ]
             )
         outcomes.append(case_outcomes or [])
         cells.append(row)
-    return {"first": first, "cells": cells, "outcomes": outcomes, "snippets": list(snippets)}
+    return {"first": first, "cells": cells, "outcomes": outcomes, "programs": list(programs)}
 
 
 def embedded_data(

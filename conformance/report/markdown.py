@@ -1,9 +1,10 @@
-"""The Markdown summary and comparison: counts, claims a release broke, where frameworks
-differ from the notes, non-pass cells; and the two-column comparison (porting view).
+"""The Markdown summary and the porting guide: counts, claims a release broke, where
+frameworks differ from the notes, non-pass cells; and, for two columns, the porting guide
+(report/porting.py: a checklist, the differences by topic, what cannot be compared).
 
 Rule: text from results is escaped for Markdown and HTML (GitHub renders inline HTML), a
 message is one line, and the list is capped per column so the summary stays within the
-limits CI systems put on it; the cap is stated, never silent. Snippets go in fenced
+limits CI systems put on it; the cap is stated, never silent. Programs go in fenced
 blocks whose fence is longer than any backtick run inside them.
 """
 
@@ -11,8 +12,9 @@ from __future__ import annotations
 
 import re
 
-from conformance.report.compare import differences, evidence_text
+from conformance.report.compare import evidence_text
 from conformance.report.model import MISSING, PROBLEMS, SEVERITY, ReportView, outcome_says
+from conformance.report.porting import build_guide, checklist_line
 
 MAX_CELLS_PER_COLUMN = 200
 MAX_MESSAGE = 180
@@ -107,8 +109,9 @@ def _claims_coverage(view: ReportView) -> list[str]:
     if claims.problem:
         return out + [f"{md_text(claims.problem)} — no claim coverage is shown."]
     out.append(
-        f"Ledger `{str(claims.path).replace('`', '')}`. Per column: covered claims whose "
-        "cases all pass there."
+        f"Ledger `{str(claims.path).replace('`', '')}`. Per column, of the covered claims: "
+        "how many hold as noted (every case holds the note's outcome) and how many differ "
+        "(a case holds another outcome: pinned for that version, or moved)."
     )
     out.append("")
     head = "| note | claims | covered | out of scope | uncovered | "
@@ -116,7 +119,7 @@ def _claims_coverage(view: ReportView) -> list[str]:
     out.append("|---|---:|---:|---:|---:|" + "---:|" * len(view.columns))
     for note in claims.notes + [claims.total]:
         name = "**total**" if note is claims.total else md_text(note.note)
-        cells = " | ".join(f"{p} of {note.covered}" for p in note.passing)
+        cells = " | ".join(f"{p} as noted · {d} differ" for p, d in zip(note.as_noted, note.differ))
         out.append(
             f"| {name} | {note.claims} | {note.covered} | {note.out_of_scope} | "
             f"{len(note.uncovered)} | {cells} |"
@@ -174,55 +177,119 @@ def note_vs_framework(entry, ci: int, label: str) -> str:
 
 
 def render_compare(view: ReportView, a: int, b: int) -> str:
-    """Markdown listing every case whose outcome (or status) differs between columns a and b."""
-    left, right = view.columns[a], view.columns[b]
-    diffs = differences(view, a, b)
-    out = [f"# {md_text(left.label)} → {md_text(right.label)}", ""]
+    """The porting guide from column a to column b as Markdown (see report/porting.py): the
+    checklist, one line per behaviour; the behaviour differences by topic, each with its
+    cases and both programs; then what cannot be compared, grouped by reason."""
+    guide = build_guide(view, a, b)
+    out = [f"# {md_text(guide.title)}", ""]
+    differ = guide.behaviour_cases + guide.status_cases
     out.append(
-        f"{len(diffs)} of {len(view.cases)} cases differ in outcome or status "
-        f"(generated {view.generated})."
+        f"{differ} of {guide.total} cases differ in outcome or status: {guide.behaviour_cases} "
+        f"in {len(guide.checklist)} behaviours that differ, and {guide.status_cases} that cannot "
+        f"be compared (skip, unsupported, not run; listed last). Generated {view.generated}."
     )
     out.append("")
     for banner in view.banners:
         out.append(f"> **{banner.kind}:** {md_text(banner.text)}")
         out.append("")
-    for d in diffs:
-        entry = d.entry
-        behaviours = ", ".join(entry.behaviours)
-        out.append(f"## `{entry.id.replace('`', '')}` — {md_text(entry.title)}")
-        out.append("")
-        if behaviours:
-            out.append(f"Behaviours: {md_text(behaviours)}")
-        claim = entry.source.get("claim")
-        if claim:
-            where = " ".join(
-                str(x) for x in (entry.source.get("note"), entry.source.get("section")) if x
-            )
-            out.append(f"The note ({md_text(where)}) says: {md_text(claim)}")
-        if entry.normative_says:
-            out.append(
-                f"The notes' outcome: **{md_text(entry.normative_label)}** — "
-                f"{md_text(entry.normative_says)}"
-            )
-        out.append("")
-        out += ["| | " + md_text(left.label) + " | " + md_text(right.label) + " |", "|---|---|---|"]
-        out.append(
-            f"| outcome | **{md_text(d.a.label)}**{_mark(d.a)} | "
-            f"**{md_text(d.b.label)}**{_mark(d.b)} |"
-        )
-        out.append(f"| status | {d.a.status} | {d.b.status} |")
-        out.append(
-            f"| what it does | {md_text(_shorten(d.a.says))} | {md_text(_shorten(d.b.says))} |"
-        )
-        if d.a.evidence or d.b.evidence:
-            out.append(f"| evidence | {md_text(d.a.evidence)} | {md_text(d.b.evidence)} |")
-        out.append("")
-        for column, s in ((left, d.a), (right, d.b)):
-            if s.snippet:
-                out += [f"{md_text(column.label)}:", "", *_fenced(s.snippet), ""]
-    if not diffs:
+    if not differ:
         out += ["Every case has the same outcome and status in both columns.", ""]
+        return "\n".join(out)
+    if guide.checklist:
+        out += ["## Checklist", ""]
+        out.append(
+            f"What {md_text(guide.b)} does that {md_text(guide.a)} did not, one line per "
+            "behaviour, each linking to its cases below."
+        )
+        silent = None
+        for n, row in enumerate(guide.checklist, 1):
+            if row.main.silent is not silent:  # two parts: silent, then raises
+                silent = row.main.silent
+                count = sum(r.main.silent is silent for r in guide.checklist)
+                out += ["", f"**No error will tell you ({count}):** the program runs on both "
+                        "and its results differ." if silent else
+                        f"**One side raises ({count}):**", ""]  # fmt: skip
+            line = checklist_line(row, guide)
+            how = line["count"] if silent else f"{line['shows']}; {line['count']}"
+            out.append(
+                f"{n}. **{md_text(row.id)}** {md_text(line['statement'])} — "
+                f"**{md_text(guide.b)}:** {md_text(line['b'])}; "
+                f"**{md_text(guide.a)}:** {md_text(line['a'])} "
+                f"([{md_text(how)}](#{_anchor(row.id)}))"
+            )
+        out += ["", "## Behaviour differences, by topic", ""]
+        for topic in guide.topics:
+            out += [f"### {md_text(topic.name)}", ""]
+            for row in topic.behaviours:
+                out += _behaviour_section(row, guide)
+    if guide.status_only:
+        out += ["## What cannot be compared", ""]
+        out.append("Cases where one column has no outcome to compare: the reason is its message.")
+        out.append("")
+        for group in guide.status_only:
+            ids = ", ".join(f"`{e.id.replace('`', '')}`" for e in group.cases)
+            count = f"{len(group.cases)} case{'s' if len(group.cases) != 1 else ''}"
+            out.append(
+                f"- **{md_text(group.column)}: {md_text(_word(group.status))}** ({count}) — "
+                f"{md_text(_shorten(group.reason))}: {ids}"
+            )
+        out.append("")
     return "\n".join(out)
+
+
+def _behaviour_section(row, guide) -> list[str]:
+    out = [f'#### <a id="{_anchor(row.id)}"></a>{md_text(row.id)} — {md_text(row.statement)}', ""]
+    for diff in row.differences:
+        first = diff.cases[0]
+        count = f"{len(diff.cases)} case{'s' if len(diff.cases) != 1 else ''}"
+        out.append(
+            f"**{md_text(guide.a)}: {md_text(diff.a_label)} → {md_text(guide.b)}: "
+            f"{md_text(diff.b_label)}** ({count}; "
+            + ("runs on both" if diff.silent else _raises(diff, guide))
+            + ")"
+        )
+        out.append("")
+        out += ["| | " + md_text(guide.a) + " | " + md_text(guide.b) + " |", "|---|---|---|"]
+        out.append(
+            f"| outcome | **{md_text(diff.a_label)}**{_mark(diff.a)} | "
+            f"**{md_text(diff.b_label)}**{_mark(diff.b)} |"
+        )
+        if diff.a.status != "pass" or diff.b.status != "pass":
+            out.append(f"| status | {diff.a.status} | {diff.b.status} |")
+        out.append(
+            f"| what it does | {md_text(_shorten(diff.a.says))} | "
+            f"{md_text(_shorten(diff.b.says))} |"
+        )
+        if diff.a.evidence or diff.b.evidence:
+            out.append(
+                f"| evidence | {md_text(_shorten(diff.a.evidence))} | "
+                f"{md_text(_shorten(diff.b.evidence))} |"
+            )
+        out.append("")
+        for entry, (sa, sb) in zip(diff.cases, diff.sides):
+            line = f"- `{entry.id.replace('`', '')}` — {md_text(entry.title)}"
+            if entry is not first and (sa.says, sb.says) != (diff.a.says, diff.b.says):
+                line += f" ({md_text(_shorten(sa.says))} → {md_text(_shorten(sb.says))})"
+            out.append(line)
+        out += ["", f"The programs of `{first.id.replace('`', '')}`:", ""]
+        for s in (diff.a, diff.b):
+            if s.program:
+                out += [f"{md_text(s.column)}:", "", *_fenced(s.program), ""]
+    return out
+
+
+def _raises(diff, guide) -> str:
+    parts = [f"{col} raises {kind}" for col, kind in ((guide.a, diff.a_raised),
+             (guide.b, diff.b_raised)) if kind]  # fmt: skip
+    return "; ".join(parts)
+
+
+def _anchor(behaviour: str) -> str:
+    return "b-" + re.sub(r"[^a-z0-9]+", "-", behaviour.lower()).strip("-")
+
+
+def _word(status: str) -> str:
+    return "not run" if status == MISSING else status
 
 
 def _mark(s) -> str:
