@@ -1,6 +1,7 @@
 """Adapter registry: framework name -> adapter class, resolved lazily by import path.
 
-Only `get_adapter(name)` imports an adapter module, so listing frameworks never imports one.
+Only `get_adapter(name)` imports an adapter module, so listing frameworks never imports one;
+`load_adapter` also imports the framework (`Adapter.load`) and describes it.
 """
 
 from __future__ import annotations
@@ -42,3 +43,48 @@ def installed_frameworks() -> list[str]:
         if module is None or importlib.util.find_spec(module) is not None:
             found.append(name)
     return found
+
+
+def import_adapter(framework: str):
+    """(adapter, None) with the framework imported (`Adapter.load`), or (None, error message)."""
+    try:
+        adapter = get_adapter(framework)
+        adapter.load()
+        return adapter, None
+    except KeyError:
+        return None, f"unknown framework '{framework}'"
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return None, f"{framework} failed to load: {type(exc).__name__}: {str(exc).strip()[:500]}"
+
+
+def describe_adapter(framework: str, adapter):
+    """(version, devices, None) of an imported adapter, or (None, {}, error message). Asking
+    for the devices may start the framework's runtime: a worker does it, never the zygote."""
+    try:
+        adapter.start_runtime()
+        return str(adapter.version()), dict(adapter.devices()), None
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return None, {}, f"{framework} failed to load: {type(exc).__name__}: {str(exc).strip()[:500]}"
+
+
+def load_adapter(framework: str):
+    """(adapter, version, devices, None) or (None, None, {}, error message)."""
+    adapter, problem = import_adapter(framework)
+    if problem:
+        return None, None, {}, problem
+    version, devices, problem = describe_adapter(framework, adapter)
+    if problem:
+        return None, None, {}, problem
+    return adapter, version, devices, None
+
+
+def components_of(adapter) -> dict:
+    """Parts of the framework with their own versions (e.g. {"keras": "3.15.1"}); pins may range them."""
+    try:
+        return {str(k): str(v) for k, v in (adapter.components() or {}).items()}
+    except Exception:  # noqa: BLE001 - an adapter without components, or one that failed to report them
+        return {}

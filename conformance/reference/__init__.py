@@ -14,7 +14,7 @@ describe what was broken (tests/test_mutants.py).
     y.backward()
 """
 
-from . import autograd, init, naming, rng, serialization, spec_build
+from . import autograd, init, naming, nd, nn, rng, serialization
 from .block import Block, Sequential
 from .device import Device, cpu, num_gpus, try_gpu, vdev
 from .errors import (
@@ -33,44 +33,26 @@ from .errors import (
     UnsafeFileError,
 )
 from .layers import Activation, Dense, Dropout, Flatten
-from .models import (
-    MLP,
-    CenteredLayer,
-    FancyMLP,
-    ListMLP,
-    MLPNoSuper,
-    MyDense,
-    MySequential,
-    NestMLP,
-)
 from .ops import dot, dropout, relu
 from .parameter import Constant, Parameter, ParameterDict
 from .serialization import load, save
 from .tensor import Tensor, array, ones, zeros
 
 __all__ = [
-    "MLP",
     "Activation",
     "Block",
-    "CenteredLayer",
     "Constant",
     "DeferredInitializationError",
     "Dense",
     "Device",
     "DeviceMismatchError",
     "Dropout",
-    "FancyMLP",
     "Flatten",
     "GraphFreedError",
     "InplaceInRecordingError",
-    "ListMLP",
     "LoadMismatchError",
     "LoadShapeMismatchError",
-    "MLPNoSuper",
     "MissingSuperInitError",
-    "MyDense",
-    "MySequential",
-    "NestMLP",
     "NoGradientError",
     "NotInGraphError",
     "NotInitializedError",
@@ -89,13 +71,14 @@ __all__ = [
     "init",
     "load",
     "naming",
+    "nd",
+    "nn",
     "num_gpus",
     "ones",
     "relu",
     "rng",
     "save",
     "serialization",
-    "spec_build",
     "try_gpu",
     "vdev",
     "zeros",

@@ -16,7 +16,7 @@ import numpy as np
 from . import init as initializers
 from . import naming
 from .errors import MissingSuperInitError
-from .parameter import Parameter, ParameterDict
+from .parameter import Parameter, ParameterDict, shape_is_known
 
 
 def _indent(text: str, spaces: int) -> str:
@@ -98,12 +98,13 @@ class Block:
 
     def _collect_params_with_prefix(self, prefix: str = "") -> OrderedDict:
         """Structural path -> Parameter ("0.weight", "hidden.bias"); shared ones appear
-        under every path they are reached by."""
+        under every path they are reached by. Children registered under something other
+        than a name (note 001's `self._modules[block] = block`) are numbered by position."""
         if prefix:
             prefix += "."
         found = OrderedDict((prefix + key, p) for key, p in self._reg_params.items())
-        for name, child in self._children.items():
-            found.update(child._collect_params_with_prefix(prefix + name))
+        for index, (name, child) in enumerate(self._children.items()):
+            found.update(child._collect_params_with_prefix(prefix + (name if isinstance(name, str) else str(index))))
         return found
 
     def initialize(
@@ -134,8 +135,29 @@ class Block:
 
         serialization.load_parameters(self, filename, device, allow_missing, ignore_extra)
 
+    def save_params(self, filename: str) -> None:
+        """The pre-1.3 name (note 002): every parameter under its native name, this block's
+        prefix stripped (dense0_weight -> weight)."""
+        from . import serialization
+
+        serialization.save_params(self, filename)
+
+    def load_params(self, filename: str, device=None, allow_missing=False, ignore_extra=False) -> None:
+        """The pre-1.3 name (note 002): a file of save_params is loaded by native name, this
+        block's prefix put back; a file of save_parameters as load_parameters loads it."""
+        from . import serialization
+
+        serialization.load_params(self, filename, device, allow_missing, ignore_extra)
+
     # -- computing -----------------------------------------------------------
     def __call__(self, *args):
+        if hasattr(self, "infer_shape") and any(p.is_deferred and not shape_is_known(p.shape)
+                                                for p in self._reg_params.values()):
+            # Gluon 2's hook: a block whose own parameters wait for a shape sets it from the input.
+            self.infer_shape(*args)
+            for param in self._reg_params.values():
+                if param.is_deferred and shape_is_known(param.shape):
+                    param._finish_deferred_init()
         return self.forward(*args)
 
     def forward(self, *args):

@@ -16,13 +16,28 @@ from . import rng as rng_module
 DEFAULT_UNIFORM_SCALE = 0.07
 
 
+class InitDesc(str):
+    """MXNet's descriptor of one initialization (000's table: "Descriptor for the initialization
+    pattern"): the parameter's name as a str, with `attrs` ({'__init__': the initializer the
+    parameter asked for}) and `global_init` (the initializer that was called with it)."""
+
+    def __new__(cls, name: str, attrs: dict | None = None, global_init=None):
+        desc = super().__new__(cls, name)
+        desc.attrs = dict(attrs or {})
+        desc.global_init = global_init
+        return desc
+
+
 class Initializer:
-    """Subclass and implement `_init_weight(name, data)`; data is a NumPy array to fill."""
+    """Subclass and implement `_init_weight(name, data)`; data is a NumPy array to fill, and
+    `name` is the InitDesc a parameter passes (a str with `attrs` and `global_init`)."""
 
     rng: np.random.Generator
 
     def __call__(self, name: str, data: np.ndarray, rng: np.random.Generator | None = None):
         self.rng = rng if rng is not None else rng_module.generator()
+        if isinstance(name, InitDesc) and name.global_init is None:
+            name.global_init = self  # as MXNet's Initializer.__call__ does
         self._init_weight(name, data)
 
     def _init_weight(self, name: str, data: np.ndarray) -> None:
@@ -163,6 +178,33 @@ class Load(Initializer):
             raise ValueError(f"Cannot Initialize {name}. Not found in loaded param and no default "
                              "Initializer is provided.")
         return self.default_init(name, data, rng)
+
+
+class Bilinear(Initializer):
+    """MXNet's Bilinear() (000's table: "Initialize weight for upsampling layers"): every (k, k)
+    kernel of a 4-d weight gets (1 - |x/f - c|) (1 - |y/f - c|), f = ceil(k/2), c = (2f - 1 - f % 2) / 2f."""
+
+    def _init_weight(self, name, data):
+        shape = data.shape
+        f = np.ceil(shape[3] / 2.0)
+        c = (2 * f - 1 - f % 2) / (2.0 * f)
+        index = np.arange(int(np.prod(shape)))
+        x = index % shape[3]
+        y = (index // shape[3]) % shape[2]
+        data[...] = ((1 - np.abs(x / f - c)) * (1 - np.abs(y / f - c))).reshape(shape)
+
+
+class LSTMBias(Initializer):
+    """MXNet's LSTMBias(forget_bias=1.0) (000's table): all zeros but the forget gate, the second
+    of the four gates (rows n/4 .. n/2), which gets forget_bias."""
+
+    def __init__(self, forget_bias: float = 1.0):
+        self.forget_bias = forget_bias
+
+    def _init_weight(self, name, data):
+        data[...] = 0.0
+        hidden = int(data.shape[0] / 4)
+        data[hidden:2 * hidden] = self.forget_bias
 
 
 class MyInit(Initializer):

@@ -114,7 +114,7 @@ class Parameter:
         init, device, rng = self._deferred
         if data is None:
             data = np.zeros(self._shape, dtype=self.dtype)
-            initializers.create(init)(self.name, data, rng)
+            initializers.create(init)(initializers.InitDesc(self.name, {"__init__": init}), data, rng)
         self._deferred = None
         self._set_var(np.asarray(data, dtype=self.dtype), device)
 

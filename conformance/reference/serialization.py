@@ -76,13 +76,19 @@ def save(filename: str, obj) -> None:
 
 
 def load(filename: str, device=None):
-    """What save() wrote, as tensors on device (default: the default device)."""
-    arrays = _read_npz(filename, TENSORS_FORMAT)
-    kind = str(arrays.pop("__kind__")[()])
+    """What save() wrote, as tensors on device (default: the default device); a file of
+    save_parameters gives its dict of structural name -> tensor (as nd.load does in Gluon)."""
     target = devices.parse(device) if device is not None else devices.default_device()
 
     def tensor(array):
         return Tensor._wrap(np.array(array), target)
+
+    try:
+        arrays = _read_npz(filename, TENSORS_FORMAT)
+    except UnsafeFileError:
+        params = _read_npz(filename, PARAMS_FORMAT)
+        return OrderedDict((key, tensor(value)) for key, value in params.items())
+    kind = str(arrays.pop("__kind__")[()])
 
     if kind == "single":
         return tensor(arrays["value"])
@@ -150,3 +156,29 @@ def load_parameters(
     params = named_parameters(model)
     for path, param, array in _match_loaded(params, loaded, filename, allow_missing, ignore_extra):
         _assign_loaded(path, param, array, filename, device)
+
+
+def save_params(model, filename: str) -> None:
+    """Gluon 1.x's Block.save_params: collect_params() by native name, the block's prefix
+    stripped; a name without that prefix cannot be stripped (MXNet's ValueError)."""
+    arrays = {"__format__": np.array(PARAMS_FORMAT)}
+    prefix = model.prefix
+    for name, param in model.collect_params().items():
+        if not name.startswith(prefix):
+            raise ValueError(f"Prefix '{prefix}' is to be striped before saving, but Parameter's name "
+                             f"'{name}' does not start with '{prefix}'.")
+        arrays[name[len(prefix):]] = param.data()._data
+    _write_npz(filename, arrays)
+
+
+def load_params(model, filename: str, device=None, allow_missing=False, ignore_extra=False) -> None:
+    """Gluon 1.x's Block.load_params: names without a '.' are save_params' (native names, the
+    prefix stripped): matched against collect_params() with this block's prefix put back."""
+    loaded = _read_npz(filename, PARAMS_FORMAT)
+    if any("." in key for key in loaded):
+        return load_parameters(model, filename, device, allow_missing, ignore_extra)
+    restored = OrderedDict((model.prefix + key, array) for key, array in loaded.items())
+    params = OrderedDict(model.collect_params().items())
+    for name, param, array in _match_loaded(params, restored, filename, allow_missing, ignore_extra):
+        _assign_loaded(name, param, array, filename, device)
+    return None

@@ -71,9 +71,14 @@ class Tensor:
         )
 
     # -- host access -------------------------------------------------------
+    def data_ptr(self) -> int:
+        """The address of the first element of this tensor's memory (torch's `data_ptr`)."""
+        return int(self._data.__array_interface__["data"][0])
+
     def asnumpy(self) -> np.ndarray:
-        """A host copy (MXNet copies device data to host memory)."""
-        return self._data.copy()
+        """The data as a NumPy array: the tensor's own memory when it is already in host memory
+        (the default device), a copy from any other device."""
+        return self._data if self._device == devices.default_device() else self._data.copy()
 
     def asscalar(self):
         if self._data.size != 1:
@@ -84,6 +89,26 @@ class Tensor:
 
     def __float__(self) -> float:
         return float(self.asscalar())
+
+    def __bool__(self) -> bool:
+        """MXNet's rule: a one-element array is as true as its value (so `while x.norm() > 1`
+        runs without asscalar()); more elements are ambiguous."""
+        if self._data.size == 0:
+            return False
+        if self._data.size == 1:
+            return bool(self._data.reshape(()).item())
+        raise ValueError("The truth value of an NDArray with multiple elements is ambiguous.")
+
+    # -- comparisons: 1.0 where true, 0.0 elsewhere, in the array's dtype (never recorded) ----
+    def _compare(self, other, op) -> Tensor:
+        other = other._data if isinstance(other, Tensor) else other
+        return Tensor._wrap(op(self._data, other).astype(self._data.dtype), self._device)
+
+    def __gt__(self, other):
+        return self._compare(other, np.greater)
+
+    def __lt__(self, other):
+        return self._compare(other, np.less)
 
     # -- gradients ---------------------------------------------------------
     def attach_grad(self) -> None:

@@ -1,4 +1,5 @@
-/* The matrix's behaviour: expand behaviour rows, open cells, filter, move with the arrow keys.
+/* The matrix's behaviour: expand behaviour rows, open cells, filter, search, move with the arrow keys,
+   and the porting guide of two picked columns (the rule of report/porting.py).
    Everything shown comes from the embedded JSON and goes in as text (textContent), never as HTML. */
 (function () {
   "use strict";
@@ -51,19 +52,20 @@
     // data.cases[case]: [id, title, file, topic, behaviours, note, section, claim,
     //                    normative label, normative text, "holds up to X, changed in Y"],
     // where the fields at data.sharedCaseFields come as indexes into data.texts: resolved here.
+    // data.behaviours: [id, topic, statement] in catalogue order; data.topics: topic names.
     data.cases.forEach(function (kase) {
       data.sharedCaseFields.forEach(function (p) { kase[p] = data.texts[kase[p]]; });
     });
     // A details chunk: {first, cells[case - first][column]: 0 or a list in data.detailFields
-    // order, outcomes[case - first]: [[label, says, normative]], snippets: [text]}.
+    // order, outcomes[case - first]: [[label, says, normative]], programs: [text]}.
     var F = {};
     data.detailFields.forEach(function (name, i) { F[name] = i; });
     var chunks = [];  // the decoded chunks, by index
     var allLoaded = false;
-    function detailOf(i) {  // {cells: [column], outcomes, snippets} of case i, once decoded
+    function detailOf(i) {  // {cells: [column], outcomes, programs} of case i, once decoded
       var c = chunks[Math.floor(i / CHUNK)];
       if (!c) return null;
-      return { cells: c.cells[i - c.first], outcomes: c.outcomes[i - c.first], snippets: c.snippets };
+      return { cells: c.cells[i - c.first], outcomes: c.outcomes[i - c.first], programs: c.programs };
     }
     function withCase(i, then) {
       var k = Math.floor(i / CHUNK);
@@ -107,7 +109,7 @@
       if (ranges.length) parts.push("pinned for " + ranges.join(", "));
       return parts.join("; ");
     }
-    var PROBLEMS = ["fail", "error", "crash", "timeout"];
+    var PROBLEMS = data.problems;
     var table = document.getElementById("matrix");
     var ncol = data.columns.length;
 
@@ -119,8 +121,7 @@
     var cellHtml = {};
     function caseRowHtml(i) {
       var kase = data.cases[i];
-      var html = '<tr class="case" data-i="' + i + '"' + (kase[11] ? ' data-d="1"' : "") +
-        '><th scope="row"><span class="cid">' + esc(kase[0]) + '</span> <span class="title">' +
+      var html = '<tr class="case" data-i="' + i + '"><th scope="row"><span class="cid">' + esc(kase[0]) + '</span> <span class="title">' +
         esc(kase[1]) + "</span>" + (kase[10] ? ' <span class="chg">' + esc(kase[10]) + "</span>" : "") +
         "</th>";
       var row = data.cells[i];
@@ -330,22 +331,22 @@
       }
       body.appendChild(el("h4", null, "Observations"));
       body.appendChild(el("pre", "json", pretty(cell[F.observations], "")));
-      appendSnippet(body, d.snippets[cell[F.snippet]] || "");
+      appendProgram(body, d.programs[cell[F.program]] || "");
     }
 
-    function appendSnippet(parent, snippet, title) {
-      var snippetHead = el("h4", null, title || "Snippet");
-      parent.appendChild(snippetHead);
-      if (snippet) {
-        var pre = el("pre", "snippet", snippet);
+    function appendProgram(parent, program, title) {
+      var head = el("h4", null, title || "Program");
+      parent.appendChild(head);
+      if (program) {
+        var pre = el("pre", "program", program);
         var copy = el("button", "copy", "Copy");
         copy.type = "button";
-        copy.setAttribute("aria-label", "Copy the snippet");
+        copy.setAttribute("aria-label", "Copy the program");
         copy.addEventListener("click", function () { copyText(copy, pre); });
-        snippetHead.appendChild(copy);
+        head.appendChild(copy);
         parent.appendChild(pre);
       } else {
-        parent.appendChild(el("p", "n", "No snippet was recorded."));
+        parent.appendChild(el("p", "n", "No program was recorded."));
       }
     }
 
@@ -434,7 +435,9 @@
 
     // -- filters --------------------------------------------------------------------------------
     var controls = {
-      disagree: document.getElementById("f-disagree"),
+      notes: document.getElementById("f-notes"),
+      colA: document.getElementById("f-col-a"),
+      colB: document.getElementById("f-col-b"),
       status: document.getElementById("f-status"),
       topic: document.getElementById("f-topic"),
       search: document.getElementById("f-search"),
@@ -465,44 +468,81 @@
       }
       return false;
     }
+    // A case differs from the notes where a column holds another outcome than the note's
+    // (flag 2: pinned, or moved) or fails.
+    function differsFromNotes(i) {
+      for (var col = 0; col < ncol; col++) {
+        if (flagOf(i, col) === 2 || statusOf(i, col) === "fail") return true;
+      }
+      return false;
+    }
+    function differsBetween(i, a, b) {
+      return labelOf(i, a) !== labelOf(i, b) || statusOf(i, a) !== statusOf(i, b);
+    }
 
+    var autoOpened = new Set();  // behaviour rows a search opened (closed again when it ends)
+    var lastHit = null;
     function apply() {
-      var disagree = controls.disagree.checked;
+      var notes = controls.notes.checked;
+      var a = controls.colA.value === "" ? -1 : Number(controls.colA.value);
+      var b = controls.colB.value === "" ? -1 : Number(controls.colB.value);
+      var pair = a >= 0 && b >= 0 && a !== b;
       var status = controls.status.value;
       var topic = controls.topic.value;
       var query = controls.search.value.trim().toLowerCase();
-      var caseFilter = disagree || status || query;
-      var shownBehaviours = 0, totalBehaviours = 0, shownCases = 0;
+      var caseFilter = notes || pair || status || query;
+      var shownBehaviours = 0, totalBehaviours = 0, shownCases = new Set();
+      var hit = null;
       topics.forEach(function (t) {
         var topicOk = !topic || t.name === topic;
         var visibleHere = 0;
         t.groups.forEach(function (group) {
           totalBehaviours += 1;
           var textHit = query && group.text.indexOf(query) >= 0;
-          var matched = 0;
+          var matched = 0, ownHits = 0;
           group.cases.forEach(function (tr) {
             var i = Number(tr.getAttribute("data-i"));
+            var own = query && haystack(i).indexOf(query) >= 0;
             var ok = topicOk &&
-              (!disagree || tr.hasAttribute("data-d")) &&
+              (!notes || differsFromNotes(i)) &&
+              (!pair || differsBetween(i, a, b)) &&
               (!status || hasStatus(i, status)) &&
-              (!query || textHit || haystack(i).indexOf(query) >= 0);
+              (!query || textHit || own);
             tr.classList.toggle("f", !ok);
+            tr.classList.toggle("hit", ok && !!query && data.cases[i][0].toLowerCase() === query);
+            if (ok && query && data.cases[i][0].toLowerCase() === query) hit = tr;
             var detail = tr.nextElementSibling;
             if (detail && detail.classList.contains("detail")) detail.hidden = !ok;
-            if (ok) matched += 1;
+            if (ok) { matched += 1; shownCases.add(i); }
+            if (ok && own) ownHits += 1;
           });
           var show = topicOk && (!caseFilter || matched > 0 ||
-            (textHit && !disagree && !status && group.cases.length === 0));
+            (textHit && !notes && !pair && !status && group.cases.length === 0));
           group.tr.classList.toggle("f", !show);
-          if (show) { visibleHere += 1; shownCases += matched; }
+          if (show) visibleHere += 1;
+          // A search that finds cases opens their behaviour row; an ended search closes it.
+          if (show && ownHits > 0) {
+            if (group.tr.querySelector("button.tog").getAttribute("aria-expanded") !== "true") {
+              setExpanded(group, true);
+              autoOpened.add(group);
+            }
+          } else if (autoOpened.has(group)) {
+            setExpanded(group, false);
+            autoOpened.delete(group);
+          }
         });
         t.tbody.classList.toggle("f", visibleHere === 0);
         shownBehaviours += visibleHere;
       });
       var text = "Showing " + shownBehaviours + " of " + totalBehaviours + " behaviours";
-      if (caseFilter) text += " · " + shownCases + " matching cases";
+      if (caseFilter) text += " · " + shownCases.size + " matching cases";
       document.getElementById("f-count").textContent = text;
       document.getElementById("nothing").hidden = !(shownBehaviours === 0 && totalBehaviours > 0);
+      if (hit && hit !== lastHit) {  // a case id searched for: its row, in view
+        var wrap = document.getElementById("matrix-wrap");
+        wrap.scrollTop += hit.getBoundingClientRect().top - wrap.getBoundingClientRect().top - 60;
+      }
+      lastHit = hit;
     }
 
     var timer = null;
@@ -513,7 +553,7 @@
         if (!allLoaded && controls.search.value.trim()) withAll(function () { apply(); });
       }, 120);
     });
-    [controls.disagree, controls.status, controls.topic].forEach(function (control) {
+    [controls.notes, controls.colA, controls.colB, controls.status, controls.topic].forEach(function (control) {
       control.addEventListener("change", apply);
     });
     document.getElementById("expand-all").addEventListener("click", function () {
@@ -521,6 +561,11 @@
     });
     document.getElementById("collapse-all").addEventListener("click", function () {
       topics.forEach(function (t) { t.groups.forEach(function (g) { setExpanded(g, false); }); });
+      autoOpened.clear();
+    });
+    table.addEventListener("click", function (event) {  // a row opened or closed by hand stays so
+      var button = event.target.closest("button.tog");
+      if (button) autoOpened.delete(groupByRow.get(button.closest("tr")));
     });
     // Cell buttons announce that they expand; set lazily to keep the markup small.
     table.addEventListener("focusin", function (event) {
@@ -529,27 +574,237 @@
         button.setAttribute("aria-expanded", "false");
       }
     });
-    // -- comparing two columns (porting view, or what changed between versions) ---------------
+
+    // -- the porting guide (porting from one framework to another, or upgrading) -------------
+    // The same rule as report/porting.py (the browser test holds the two to one checklist):
+    // a case whose two cells both hold an outcome, and not the same one, is a behaviour
+    // difference, filed under its first behaviour and the pair of outcomes; every other
+    // differing case is status-only, grouped by the column that explains it, its status and
+    // its reason. The checklist: silent differences first (no side raised), then a behaviour
+    // whose cases all differ one way before a mixed one, more cases first, catalogue order.
     var cmpA = document.getElementById("cmp-a"), cmpB = document.getElementById("cmp-b");
     var cmpOut = document.getElementById("cmp-out"), cmpCount = document.getElementById("cmp-count");
-    function cmpSide(i, col) {
+    var behaviourInfo = {};
+    data.behaviours.forEach(function (b, n) { behaviourInfo[b[0]] = { topic: b[1], statement: b[2], order: n }; });
+    var NO_BEHAVIOUR = "(none)";
+
+    function sideOf(i, col) {
+      var cell = detailOf(i).cells[col];
+      var status = statusOf(i, col), label = labelOf(i, col);
+      if (!cell) {
+        return { i: i, col: col, column: data.columns[col].label, label: label, status: status,
+          says: "this column has no result for the case", program: "", flag: 0, evidence: "",
+          raised: "", reason: "not run in this column", comparable: false };
+      }
       var d = detailOf(i);
-      var cell = d.cells[col];
-      var label = labelOf(i, col);
+      return { i: i, col: col, column: data.columns[col].label, label: label, status: status,
+        says: saysOf(outcomesOf(d, cell), label) || cell[F.message],
+        program: d.programs[cell[F.program]] || "", flag: flagOf(i, col),
+        evidence: evidenceText(cell[F.pin]), raised: cell[F.raised] || "",
+        reason: cell[F.reason] || status, comparable: label !== status };
+    }
+    function firstRaised(sides, k) {
+      for (var n = 0; n < sides.length; n++) if (sides[n][k].raised) return sides[n][k].raised;
+      return "";
+    }
+    function porting(a, b) {
+      var rows = {}, rowList = [], groups = {}, groupList = [], total = 0;
+      for (var i = 0; i < data.cases.length; i++) {
+        if (!differsBetween(i, a, b)) continue;
+        total += 1;
+        var sa = sideOf(i, a), sb = sideOf(i, b);
+        if (sa.comparable && sb.comparable && sa.label !== sb.label) {
+          var behaviours = data.cases[i][4] || [];
+          var bid = behaviours.length ? String(behaviours[0]) : NO_BEHAVIOUR;
+          var row = rows[bid];
+          if (!row) {
+            var info = behaviourInfo[bid] ||
+              { topic: data.cases[i][3], statement: "", order: data.behaviours.length };
+            row = rows[bid] = { id: bid, topic: info.topic, statement: info.statement, order: info.order, diffs: [] };
+            rowList.push(row);
+          }
+          var diff = row.diffs.filter(function (x) { return x.a === sa.label && x.b === sb.label; })[0];
+          if (!diff) { diff = { a: sa.label, b: sb.label, sides: [] }; row.diffs.push(diff); }
+          diff.sides.push([sa, sb]);
+          continue;
+        }
+        var explain;
+        if (sa.comparable && sb.comparable) explain = sb.status === "pass" ? sa : sb;
+        else explain = !sb.comparable ? sb : sa;
+        var key = JSON.stringify([explain === sa, explain.status, explain.reason]);
+        if (!groups[key]) {
+          groups[key] = { column: explain.column, status: explain.status, reason: explain.reason, sides: [] };
+          groupList.push(groups[key]);
+        }
+        groups[key].sides.push([sa, sb]);
+      }
+      rowList.forEach(function (row) {
+        row.diffs.sort(function (x, y) { return y.sides.length - x.sides.length; });
+        row.diffs.forEach(function (x) {
+          x.aRaised = firstRaised(x.sides, 0);
+          x.bRaised = firstRaised(x.sides, 1);
+          x.silent = !(x.aRaised || x.bRaised);
+        });
+        row.cases = row.diffs.reduce(function (n, x) { return n + x.sides.length; }, 0);
+        var main = row.diffs[0];
+        row.rank = [main.silent ? 0 : 1, row.diffs.length > 1 ? 1 : 0, -main.sides.length, row.order];
+      });
+      var checklist = rowList.slice().sort(function (x, y) {
+        for (var k = 0; k < 4; k++) if (x.rank[k] !== y.rank[k]) return x.rank[k] - y.rank[k];
+        return 0;
+      });
+      var byOrder = rowList.slice().sort(function (x, y) { return x.order - y.order; });
+      var topicNames = [], topicRows = {};
+      byOrder.forEach(function (row) {
+        var name = row.topic || "(no topic)";
+        if (!topicRows[name]) { topicRows[name] = []; topicNames.push(name); }
+        topicRows[name].push(row);
+      });
+      var topicIndex = function (name) {
+        var n = data.topics.indexOf(name);
+        return n < 0 ? data.topics.length : n;
+      };
+      topicNames.sort(function (x, y) { return topicIndex(x) - topicIndex(y); });
+      var bLabel = data.columns[b].label;
+      groupList.sort(function (x, y) {
+        return ((x.column !== bLabel) - (y.column !== bLabel)) || (y.sides.length - x.sides.length);
+      });
+      return { total: total, checklist: checklist,
+        topics: topicNames.map(function (name) { return { name: name, rows: topicRows[name] }; }),
+        statusOnly: groupList };
+    }
+
+    function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
+    function anchorOf(bid) { return "g-" + bid.toLowerCase().replace(/[^a-z0-9]+/g, "-"); }
+    function raisesText(diff, a, b) {
+      var parts = [];
+      if (diff.aRaised) parts.push(data.columns[a].label + " raises " + diff.aRaised);
+      if (diff.bRaised) parts.push(data.columns[b].label + " raises " + diff.bRaised);
+      return parts.join("; ");
+    }
+    function cmpSide(s) {
       var box = el("div", "side");
       var head = el("p", "side-head");
-      head.appendChild(el("span", "badge s-" + (cell ? statusOf(i, col) : "missing") +
-        (flagOf(i, col) === 1 ? " nrm" : flagOf(i, col) === 2 ? " alt" : ""), label));
-      head.appendChild(el("span", "n", " " + data.columns[col].label + (cell ? " · " + statusOf(i, col) : "")));
+      head.appendChild(el("span", "badge s-" + (s.status === "not run" ? "missing" : s.status) +
+        (s.flag === 1 ? " nrm" : s.flag === 2 ? " alt" : ""), s.label));
+      head.appendChild(el("span", "n", " " + s.column + " · " + s.status +
+        (s.flag === 1 ? " · as the notes say" : s.flag === 2 ? " · not as the notes say" : "")));
       box.appendChild(head);
-      if (!cell) return box;
-      var says = saysOf(outcomesOf(d, cell), label) || cell[F.message];
-      if (says) box.appendChild(el("p", "says", says));
-      var evidence = evidenceText(cell[F.pin]);
-      if (evidence) box.appendChild(el("p", "evidence n", evidence));
-      var snippet = d.snippets[cell[F.snippet]] || "";
-      if (snippet) box.appendChild(el("pre", "snippet", snippet));
+      if (s.says) box.appendChild(el("p", "says", s.says));
+      if (s.evidence) box.appendChild(el("p", "evidence n", s.evidence));
+      if (s.program) box.appendChild(el("pre", "program", s.program));
       return box;
+    }
+    function pairOf(sides) {
+      var pair = el("div", "pair");
+      pair.appendChild(cmpSide(sides[0]));
+      pair.appendChild(cmpSide(sides[1]));
+      return pair;
+    }
+    function caseItem(sides, open) {
+      var kase = data.cases[sides[0].i];
+      var item = el("li", "cmp-case");
+      item.setAttribute("data-case", kase[0]);
+      var box = el("details");
+      var summary = el("summary");
+      summary.appendChild(el("span", "cid", kase[0]));
+      summary.appendChild(el("span", "title", " " + kase[1]));
+      box.appendChild(summary);
+      box.addEventListener("toggle", function () {  // the pair, built when first opened
+        if (box.open && !box.querySelector(".pair")) box.appendChild(pairOf(sides));
+      });
+      if (open) { box.appendChild(pairOf(sides)); box.open = true; }
+      item.appendChild(box);
+      return item;
+    }
+    function renderGuide(guide, a, b) {
+      var A = data.columns[a].label, B = data.columns[b].label;
+      var root = el("div", "guide");
+      var behaviourCases = guide.checklist.reduce(function (n, r) { return n + r.cases; }, 0);
+      var statusCases = guide.total - behaviourCases;
+      var upgrade = data.columns[a].framework === data.columns[b].framework;
+      root.appendChild(el("h3", "guide-title", (upgrade ? "Upgrading from " : "Porting from ") + A + " to " + B));
+      root.appendChild(el("p", "guide-sum", guide.total + " of " + data.cases.length +
+        " cases differ: " + behaviourCases + " in " + plural(guide.checklist.length, "behaviour") +
+        " that differ, " + statusCases + " that cannot be compared (listed last)."));
+      if (guide.checklist.length) {
+        root.appendChild(el("h3", null, "Checklist: what " + B + " does that " + A + " did not"));
+        root.appendChild(el("p", "n", "One line per behaviour, each linking to its cases below."));
+        var list = null, silent = null;
+        guide.checklist.forEach(function (row, n) {
+          var main = row.diffs[0], first = main.sides[0];
+          if (list === null || main.silent !== silent) {  // two parts: silent, then raises
+            silent = main.silent;
+            var count = guide.checklist.filter(function (r) { return r.diffs[0].silent === silent; }).length;
+            root.appendChild(el("h4", "checklist-part", silent ?
+              "No error will tell you (" + count + "): the program runs on both and its results differ" :
+              "One side raises (" + count + ")"));
+            list = el("ol", "checklist");
+            list.start = n + 1;
+            root.appendChild(list);
+          }
+          var item = el("li", main.silent ? "silent" : "raises");
+          item.setAttribute("data-b", row.id);
+          var link = el("a", "bid", row.id);
+          link.href = "#" + anchorOf(row.id);
+          item.appendChild(link);
+          item.appendChild(el("span", "stmt", row.statement));
+          var now = el("span", "now");
+          now.appendChild(el("b", null, B + ": "));
+          now.appendChild(document.createTextNode(first[1].says || main.b));
+          item.appendChild(now);
+          var was = el("span", "was");
+          was.appendChild(el("b", null, A + ": "));
+          was.appendChild(document.createTextNode(first[0].says || main.a));
+          item.appendChild(was);
+          var others = row.diffs.length - 1;
+          item.appendChild(el("span", "how", (main.silent ? "" : raisesText(main, a, b) + " · ") +
+            plural(row.cases, "case") + (others ? ", " + plural(others, "other difference") : "")));
+          list.appendChild(item);
+        });
+        root.appendChild(el("h3", null, "Behaviour differences, by topic"));
+        guide.topics.forEach(function (topic) {
+          var section = el("section", "g-topic");
+          section.appendChild(el("h4", null, topic.name));
+          topic.rows.forEach(function (row) {
+            var box = el("div", "g-beh");
+            box.id = anchorOf(row.id);
+            box.setAttribute("data-b", row.id);
+            var title = el("h5");
+            title.appendChild(el("span", "bid", row.id));
+            title.appendChild(document.createTextNode(" " + row.statement));
+            box.appendChild(title);
+            row.diffs.forEach(function (diff) {
+              var part = el("div", "g-diff");
+              part.appendChild(el("p", "g-head", A + ": " + diff.a + " → " + B + ": " + diff.b + " · " +
+                plural(diff.sides.length, "case") + " · " + (diff.silent ? "runs on both" : raisesText(diff, a, b))));
+              part.appendChild(pairOf(diff.sides[0]));
+              var cases = el("ul", "g-cases");
+              diff.sides.forEach(function (sides, n) { cases.appendChild(caseItem(sides, false)); });
+              part.appendChild(cases);
+              box.appendChild(part);
+            });
+            section.appendChild(box);
+          });
+          root.appendChild(section);
+        });
+      }
+      if (guide.statusOnly.length) {
+        root.appendChild(el("h3", null, "What cannot be compared (" + plural(statusCases, "case") + ")"));
+        guide.statusOnly.forEach(function (group) {
+          var box = el("details", "g-status");
+          var summary = el("summary");
+          summary.appendChild(el("b", null, group.column + ": " + group.status));
+          summary.appendChild(el("span", "n", " (" + plural(group.sides.length, "case") + ") "));
+          summary.appendChild(el("span", "reason", group.reason));
+          box.appendChild(summary);
+          var cases = el("ul", "g-cases");
+          group.sides.forEach(function (sides) { cases.appendChild(caseItem(sides, false)); });
+          box.appendChild(cases);
+          root.appendChild(box);
+        });
+      }
+      return root;
     }
     function compare() {
       cmpOut.textContent = "";
@@ -560,28 +815,10 @@
       withAll(function () {
         if (String(a) !== cmpA.value || String(b) !== cmpB.value) return;  // changed meanwhile
         cmpOut.textContent = "";
-        var n = 0;
-        var list = el("ol", "cmp-list");
-        for (var i = 0; i < data.cases.length; i++) {
-          if (labelOf(i, a) === labelOf(i, b) && statusOf(i, a) === statusOf(i, b)) continue;
-          n += 1;
-          var kase = data.cases[i];
-          var item = el("li", "cmp-case");
-          item.setAttribute("data-case", kase[0]);
-          var title = el("h3");
-          title.appendChild(el("span", "cid", kase[0]));
-          title.appendChild(el("span", "title", " " + kase[1] + " (" + (kase[4] || []).join(", ") + ")"));
-          item.appendChild(title);
-          if (kase[9]) item.appendChild(el("p", "n", "The notes: " + kase[8] + ": " + kase[9]));
-          var pair = el("div", "pair");
-          pair.appendChild(cmpSide(i, a));
-          pair.appendChild(cmpSide(i, b));
-          item.appendChild(pair);
-          list.appendChild(item);
-        }
-        cmpCount.textContent = n + " of " + data.cases.length + " cases differ between " +
+        var guide = porting(a, b);
+        cmpCount.textContent = guide.total + " of " + data.cases.length + " cases differ between " +
           data.columns[a].label + " and " + data.columns[b].label;
-        if (n) cmpOut.appendChild(list);
+        if (guide.total) cmpOut.appendChild(renderGuide(guide, a, b));
         else cmpOut.appendChild(el("p", "nothing", "Nothing differs: every case has the same outcome and status."));
       });
     }

@@ -1,7 +1,6 @@
-"""The `jax` column: JAX + Flax (linen), as the English edition of Dive into Deep Learning writes
-its "Builders' guide" in JAX.
+"""The `jax` column: JAX + Flax (linen), as the JAX tab of Dive into Deep Learning writes it.
 
 Rule: nothing here imports jax or flax; `adapter.JaxAdapter.load()` does. Modules: `adapter`
-(load, devices, error kinds), `session` (one case), `build` (spec -> flax module tree and
-canonical paths), `models` (user-level flax code), `snippet` (a standalone JAX program).
+(load, devices, the programs' environment), `idiom` (the program writer's table: models,
+steps, observations, probes in JAX), `notes_code` (the notes' classes in flax, program text).
 """

@@ -1,52 +1,49 @@
-"""JAX/Flax adapter: loads jax and flax, names the devices, classifies JAX's errors.
+"""The adapter for JAX + Flax (linen): loads jax and flax, names the devices, gives the JAX idiom.
 
-Rule: jax is imported only in `load()`; before that, XLA_FLAGS gets
---xla_force_host_platform_device_count=2 (unless a device count is already set) so that a
-machine without an accelerator still has a second device. Sessions execute and observe;
-this module asserts nothing.
+Rule: jax is imported only in `load()`, after `program_env` is applied: two host CPU devices
+(the second one virtual) and XLA's CPU compiler set for speed. `check-programs` runs the
+programs under the same environment, so a record and its program alone print the same.
+No `fresh_state`: programs hold their randomness in keys and flax names modules by position.
 """
 
 from __future__ import annotations
 
 import os
-import re
 
 from conformance.adapters.base import Adapter
 
-_HOST_DEVICES = "--xla_force_host_platform_device_count=2"
+# The programs run op by op, and XLA compiles every primitive for every new shape (about a
+# thousand compilations per column, most of them the threefry draws of initializers): LLVM at
+# -O0 and the classic loop emitters compile these tiny computations about 4x faster. Float
+# results may then differ from XLA's defaults in the last bit (contraction, reduction order).
+_FLAGS = ("--xla_force_host_platform_device_count=2", "--xla_backend_optimization_level=0",
+          "--xla_cpu_use_fusion_emitters=false")
 
-# (canonical kind, pattern on "Type: message", phases where it applies or None for all)
-_ERROR_PATTERNS = (
-    ("missing_super_init", r"IncorrectPostInitOverrideError|without calling `super\(\)", None),
-    ("not_initialized", r"ScopeCollectionNotFound|ScopeParamNotFoundError|collection is empty|"
-                        r"Could not find parameter", None),
-    ("non_scalar_backward", r"Gradient only defined for scalar-output functions", None),
-    ("inplace_in_recording", r"immutable and do not support in-place item assignment", None),
-    ("device_mismatch", r"incompatible devices|different devices", None),
-    ("load_mismatch", r"target dict keys and state dict keys do not match|"
-                      r"does not match the length of the target|state dict", ("load",)),
-    ("shape_mismatch", r"ScopeParamShapeError|dot_general requires contracting dimensions|"
-                       r"Incompatible shapes|shapes? .* (?:do not|don't) match|incompatible shapes", None),
-    ("bad_filename", r"No such file or directory", None),
-)
+
+def xla_flags(environ: dict) -> str:
+    """The XLA flags of a column: the environment's, then ours for any it does not set."""
+    flags = environ.get("XLA_FLAGS", "").split()
+    flags += [f for f in _FLAGS if f.split("=")[0] not in {g.split("=")[0] for g in flags}]
+    return " ".join(flags)
 
 
 class JaxAdapter(Adapter):
     framework_name = "jax"
 
-    def __init__(self):
-        self.jax = None
+    def program_env(self, environ: dict) -> dict:
+        env = {"XLA_FLAGS": xla_flags(environ)}  # the programs set the same flags themselves
+        if environ.get("JAX_COMPILATION_CACHE_DIR"):  # a cache both workers share: every compilation goes in
+            env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = environ.get("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+            env["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = environ.get("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "-1")
+        return env
 
     def load(self) -> None:
-        flags = os.environ.get("XLA_FLAGS", "")
-        if "xla_force_host_platform_device_count" not in flags:
-            os.environ["XLA_FLAGS"] = f"{flags} {_HOST_DEVICES}".strip()
+        os.environ.update(self.program_env(dict(os.environ)))
+        import flax.linen
+        import flax.serialization  # noqa: F401
         import jax
 
-        from conformance.adapters.jax.models import classes
-
         self.jax = jax
-        classes()
 
     def version(self) -> str:
         return self.jax.__version__
@@ -57,39 +54,12 @@ class JaxAdapter(Adapter):
         return {"flax": flax.__version__}
 
     def devices(self) -> dict:
-        jax = self.jax
-        devices = jax.devices()
-        import flax
+        devices = self.jax.devices()
+        return {"default": str(devices[0]), "second": str(devices[1]) if len(devices) > 1 else None,
+                "kind": "gpu" if devices[0].platform == "gpu" else "virtual: host CPU devices of XLA",
+                "listed": [str(d) for d in devices], "xla_flags": os.environ.get("XLA_FLAGS", "")}
 
-        return {
-            "default": str(devices[0]), "second": str(devices[1]) if len(devices) > 1 else None,
-            "kind": "virtual" if devices[0].platform == "cpu" else devices[0].platform,
-            "listed": [str(d) for d in devices], "flax": flax.__version__,
-            "xla_flags": os.environ.get("XLA_FLAGS", ""),
-        }
+    def idiom(self, column):
+        from conformance.adapters.jax.idiom import JaxIdiom
 
-    def new_session(self, workdir: str):
-        from conformance.adapters.jax.session import JaxSession
-
-        return JaxSession(self, workdir)
-
-    def classify_error(self, exc: BaseException, phase: str) -> str:
-        message = f"{type(exc).__name__}: {exc}"
-        for kind, pattern, phases in _ERROR_PATTERNS:
-            if phases is not None and phase not in phases:
-                continue
-            if re.search(pattern, message, flags=re.DOTALL):
-                return kind
-        if phase == "access" and isinstance(exc, KeyError):
-            return "not_initialized"  # variables['params'][...] before net.init created anything
-        if isinstance(exc, FileNotFoundError | IsADirectoryError):
-            return "bad_filename"
-        return "other"
-
-    def snippet(self, case) -> str:
-        from conformance.adapters.jax.snippet import snippet
-
-        try:
-            return snippet(case)
-        except Exception as exc:  # noqa: BLE001 - a snippet is best effort, never a failure
-            return f"# snippet unavailable: {type(exc).__name__}: {exc}"
+        return JaxIdiom(column)

@@ -1,7 +1,6 @@
-"""PaddlePaddle column: paddlepaddle (CPU) as the Chinese edition of Dive into Deep Learning
-writes chapter 5 (深度学习计算).
+"""PaddlePaddle column: paddlepaddle (CPU) as the Paddle tab of the Chinese edition of Dive
+into Deep Learning writes chapter 5 (深度学习计算).
 
-Rule: nothing here imports paddle; `adapter.PaddleAdapter.load()` does. `models` holds the
-user-level code (copied verbatim into snippets), `build` the spec -> Layer tree, `init` the
-initializers, `session` the steps and observers, `snippet` the standalone reproductions.
+Rule: nothing here imports paddle; `adapter.PaddleAdapter.load()` does. `idiom` writes each
+case's program, `notes_code` holds the notes' classes in Paddle (program text, never imported).
 """

@@ -1,29 +1,12 @@
 """The adapter for the bundled NumPy reference (`conformance.reference`), the specs' norm.
 
-Rule: NumPy only, always importable; it names the reference's version and virtual devices,
-maps the reference's own exception classes to canonical kinds, and asserts nothing.
-Sessions (`session.py`) execute and observe.
+Rule: NumPy only, always importable; it names the reference's version and its devices (a
+virtual second device) and gives the program writer the Gluon idiom on the reference.
 """
 
 from __future__ import annotations
 
-from conformance.adapters.base import Adapter, Session
-
-
-# The reference's own exception classes -> canonical kinds (most specific first).
-_ERROR_KINDS = (
-    ("MissingSuperInitError", "missing_super_init"),
-    ("NotInitializedError", "not_initialized"),
-    ("LoadShapeMismatchError", "shape_mismatch"),  # found by name, another shape
-    ("LoadMismatchError", "load_mismatch"),
-    ("ShapeMismatchError", "shape_mismatch"),
-    ("DeviceMismatchError", "device_mismatch"),
-    ("GraphFreedError", "graph_freed"),
-    ("NotInGraphError", "no_gradient"),
-    ("NoGradientError", "no_gradient"),
-    ("InplaceInRecordingError", "inplace_in_recording"),
-    ("UnsafeFileError", "other"),
-)
+from conformance.adapters.base import Adapter
 
 
 class ReferenceAdapter(Adapter):
@@ -33,31 +16,20 @@ class ReferenceAdapter(Adapter):
         from conformance import reference  # noqa: F401 - NumPy only, always importable
 
     def version(self) -> str:
-        try:
-            from conformance import __version__
-        except ImportError:
-            return "0.1.0"
+        from conformance import __version__
+
         return __version__
 
     def devices(self) -> dict:
-        return {"default": "cpu(0)", "second": "vdev(1)", "kind": "virtual"}
+        return {"default": "cpu(0)", "second": "vdev(1)", "kind": "modelled: the reference's own device model (host memory)"}
 
-    def new_session(self, workdir: str) -> Session:
-        from conformance.adapters.reference.session import ReferenceSession
+    def idiom(self, column):
+        from conformance.adapters.reference.idiom import ReferenceIdiom
 
-        return ReferenceSession(self, workdir)
+        return ReferenceIdiom(column)
 
-    def classify_error(self, exc: BaseException, phase: str) -> str:
-        from conformance.reference import errors
+    def fresh_state(self) -> None:
+        from conformance.reference import naming, rng
 
-        for class_name, kind in _ERROR_KINDS:
-            if isinstance(exc, getattr(errors, class_name)):
-                return kind
-        if isinstance(exc, (FileNotFoundError, IsADirectoryError, PermissionError)):
-            return "bad_filename"
-        return "other"
-
-    def snippet(self, case) -> str:
-        from conformance.reference.snippet import snippet
-
-        return snippet(case)
+        naming.reset()  # Gluon-style name counters ("dense0_") start again, as in a fresh process
+        rng.seed(0)
