@@ -24,7 +24,7 @@ FAKE = "fake_adapter:FakeAdapter"
 RESULTS_KEYS = {"format", "kit_version", "framework", "framework_version", "python", "platform", "devices",
                 "spec_digest", "started", "finished", "import_error", "cases"}
 CASE_KEYS = {"id", "file", "topic", "title", "behaviours", "status", "message", "observations", "duration_s",
-             "source", "outcome", "expected_outcome", "normative_outcome", "outcomes", "pin", "checks", "snippet"}
+             "source", "outcome", "expected_outcome", "normative_outcome", "outcomes", "pin", "checks", "program"}
 RESULTS_NAME = "fake_adapter_FakeAdapter-1.0.json"
 
 
@@ -125,8 +125,12 @@ def test_malformed_spec_exits_2_naming_file_case_and_key(workdir, capsys):
     assert main(["run", "--framework", FAKE, "--specs", spec, "--out", "out", "--no-report"]) == 2
     err = capsys.readouterr().err
     assert "specs/bad.yaml: case 'broken': key 'expect[0].shape.size'" in err
-    assert "--keep-going" in err and "Traceback" not in err
+    # no good file: --keep-going would change nothing, so the hint does not name it
+    assert "--keep-going" not in err and "Traceback" not in err
     assert _results_file(workdir) == []
+    _spec(workdir, "good.yaml", _case("fine", 1))  # a good file beside it: now it would help
+    assert main(["run", "--framework", FAKE, "--specs", "specs", "--out", "out", "--no-report"]) == 2
+    assert "pass --keep-going to run the good files" in capsys.readouterr().err
 
 
 def test_keep_going_runs_the_good_files_and_still_exits_2(workdir, capsys):
@@ -162,10 +166,10 @@ def test_list_text(workdir, capsys):
     assert "specs/a.yaml::one  [MC1]  Fake case one." in capsys.readouterr().out
 
 
-def test_gate_without_results_exits_1(workdir, capsys):
+def test_gate_without_results_exits_2_as_report_does(workdir, capsys):
     pytest.importorskip("conformance.gate")
     _spec(workdir, "a.yaml", _case("one"))
-    assert main(["gate"]) == 1
+    assert main(["gate"]) == 2  # no results files: unusable input, as for `report`
     assert "nothing ran" in capsys.readouterr().err
 
 
@@ -192,7 +196,7 @@ def kit_specs(workdir, monkeypatch):
     """Make the temporary specs folder 'the kit's specs' (what a run without --specs uses)."""
     _spec(workdir, "fake.yaml", _case("alpha", 1), _case("beta", 2), _case("gamma", 3))
     folder = os.path.realpath(workdir / "specs")
-    monkeypatch.setattr("conformance.cli.default_specs", lambda: folder)
+    monkeypatch.setattr("conformance.cli.specs.default_specs", lambda: folder)
     return folder
 
 

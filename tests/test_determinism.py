@@ -20,9 +20,9 @@ import numpy
 import pytest
 
 from conformance import __version__
-from conformance.adapters import FRAMEWORK_MODULES, get_adapter
-from conformance.loader import discover, load_specs, spec_digest
-from conformance.runner import components_of, run_inprocess
+from conformance.adapters import FRAMEWORK_MODULES, components_of, get_adapter
+from conformance.run import run_inprocess
+from conformance.spec.loader import discover, load_specs, spec_digest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KIT = os.path.join(ROOT, "conformance")

@@ -12,7 +12,9 @@ import os
 import pytest
 import yaml
 
-from conformance.gate import diff_observations, gate, main
+from conformance.gate import gate
+from conformance.gate.command import main
+from conformance.gate.observations import diff_observations
 
 
 def case(case_id, status="pass", message=None, observations=None, outcome=None):
@@ -361,9 +363,10 @@ def _flip_one_shape(spec_file: str, out_file: str) -> str:
 
 
 def _reference_results(spec_file: str) -> dict:
-    from conformance.loader import load_specs
+    from conformance.adapters import load_adapter
     from conformance.results import FORMAT
-    from conformance.runner import load_adapter, run_inprocess
+    from conformance.run import run_inprocess
+    from conformance.spec.loader import load_specs
 
     adapter, version, devices, problem = load_adapter("reference")
     assert problem is None, problem

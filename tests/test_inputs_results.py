@@ -14,9 +14,9 @@ import os
 import numpy as np
 import pytest
 
-from conformance.execute import EvidenceFailure
 from conformance.inputs import generate, generate_value
 from conformance.results import Journal, atomic_write_json, read_journal, safe_name, summarise
+from conformance.spec.checks import EvidenceFailure
 
 # -- generators ------------------------------------------------------------------------------
 
@@ -117,7 +117,7 @@ def test_summarise_empty_int_bool_and_scalar_arrays():
 
 
 def test_summarise_nested_structures_and_odd_objects():
-    out = summarise({"a": [np.zeros(1), 2, "x", None, True], 3: (1.5,), "failure": EvidenceFailure(KeyError("w"))})
+    out = summarise({"a": [np.zeros(1), 2, "x", None, True], 3: (1.5,), "failure": EvidenceFailure("KeyError", "'w'")})
     assert out["a"][0]["values"] == [0.0] and out["a"][1:] == [2, "x", None, True]
     assert out["3"] == [1.5]
     assert out["failure"] == {"observer_error": "KeyError", "message": "'w'"}

@@ -6,8 +6,8 @@ names, duplicates, bad version ranges, alias bombs, huge, binary, empty or deepl
 
 from __future__ import annotations
 
-import os
 import copy
+import os
 import signal
 from contextlib import contextmanager
 
@@ -15,7 +15,8 @@ import pytest
 import yaml
 
 from conformance.cli import main
-from conformance.loader import MAX_FILE_BYTES, Case, SpecError, load_file, load_specs
+from conformance.spec import Case, SpecError, load_file, load_specs
+from conformance.spec.loader import MAX_FILE_BYTES
 
 GOOD = {
     "topic": "sharing",
@@ -127,16 +128,16 @@ def test_good_spec_loads_into_cases(tmp_path):
     assert [kind for kind, _ in case.steps][-2:] == ["save_tensors", "load_tensors"]
     assert case.timeout_s == 30
     assert case.nodeid.endswith("topic.yaml::grad-accumulates")
-    assert [o.label for o in case.outcomes] == ["as-noted"] and case.expect == GOOD["cases"][0]["expect"]
-    assert case.pin_for("torch", "2.13.0")["evidence"]["note_says"] == "the note is wrong today"
-    assert case.pin_for("mxnet", "1.9.1")["evidence"] == {"observed": "MXNet differs."}
-    assert case.pin_for("mxnet", "2.0.0") is None
+    assert [o.label for o in case.outcomes] == ["as-noted"] and case.normative.expect == GOOD["cases"][0]["expect"]
+    assert case.resolve("torch", "2.13.0").pin["evidence"]["note_says"] == "the note is wrong today"
+    assert case.resolve("mxnet", "1.9.1").pin["evidence"] == {"observed": "MXNet differs."}
+    assert case.resolve("mxnet", "2.0.0").pin is None
     assert cases[1].model is None and cases[1].steps == [] and cases[1].pins == {}
     two = cases[2]
     assert [(o.label, o.normative) for o in two.outcomes] == [("overwrite", True), ("accumulate", False)]
     assert two.normative.says == "the second pass replaces it"
-    assert two.expected_outcome("torch", "2.13.0").label == "accumulate"
-    assert two.expected_outcome("mxnet", "1.9.1").label == "overwrite"
+    assert two.resolve("torch", "2.13.0").expected.label == "accumulate"
+    assert two.resolve("mxnet", "1.9.1").expected.label == "overwrite"
 
 
 def test_case_json_round_trip(tmp_path):
@@ -156,6 +157,9 @@ def test_load_specs_reads_a_folder_and_skips_the_catalogue(tmp_path):
 
 SCHEMA_PROBLEMS = [
     # (what, edit, case, key, words in the message)
+    ("an error expectation without its step",
+     lambda d: d["cases"][0]["expect"].append({"error": {"phase": "backward", "kind": "graph_freed"}}),
+     "grad-accumulates", "expect[5].error", "'step' is a required property"),
     ("wrong type: id", lambda d: d["cases"][0].update(id=5), "#0", "id", "not of type 'string'"),
     ("wrong type: behaviours", lambda d: d["cases"][1].update(behaviours="MC1"), "second-case", "behaviours",
      "not of type 'array'"),
@@ -182,8 +186,8 @@ SCHEMA_PROBLEMS = [
      "model.conv2d", "'conv2d' was unexpected"),
     ("unknown expectation", lambda d: d["cases"][1]["expect"].append({"fast": {}}), "second-case", "expect[1].fast",
      "'fast' was unexpected"),
-    ("unknown initializer", lambda d: d["cases"][0]["steps"][0]["initialize"].update(init={"bilinear": {}}),
-     "grad-accumulates", "steps[0].initialize.init.bilinear", "'bilinear' was unexpected"),
+    ("unknown initializer", lambda d: d["cases"][0]["steps"][0]["initialize"].update(init={"lecun": {}}),
+     "grad-accumulates", "steps[0].initialize.init.lecun", "'lecun' was unexpected"),
     ("unknown top-level key", lambda d: d.update(version=2), None, "version", "'version' was unexpected"),
     ("no cases", lambda d: d.update(cases=[]), None, "cases", "should be non-empty"),
 ]
@@ -208,10 +212,11 @@ SEMANTIC_PROBLEMS = [
      "steps[4].probe.name", "unknown probe 'gpu_count'"),
     ("unknown probe in an expectation", lambda d: d["cases"][0]["expect"][4]["probe"].update(name="x"),
      "expect[4].probe.name", "unknown probe 'x'"),
-    ("unknown error kind", lambda d: d["cases"][0]["expect"].append({"error": {"phase": "backward", "kind": "oops"}}),
+    ("unknown error kind", lambda d: d["cases"][0]["expect"].append({"error": {"phase": "backward", "kind": "oops", "step": 2}}),
      "expect[5].error.kind", "unknown error kind 'oops'"),
     ("unknown error kind in an outcome",
-     lambda d: d["cases"][2]["outcomes"]["accumulate"]["expect"].append({"error": {"phase": "load", "kind": "oops"}}),
+     lambda d: d["cases"][2]["outcomes"]["accumulate"]["expect"].append({"error": {"phase": "load", "kind": "oops",
+                                                                                  "step": 1}}),
      "outcomes.accumulate.expect[1].error.kind", "unknown error kind 'oops'"),
     ("unknown framework in pins",
      lambda d: d["cases"][0]["pins"].update(caffe={"outcome": "as-noted", "evidence": {"doc": "d"}}),
@@ -222,9 +227,6 @@ SEMANTIC_PROBLEMS = [
      "pins.mxnet.versions", "not a PEP 440 version range: '>=1.9,<<2'"),
     ("bad PEP 440 range: words", lambda d: d["cases"][0]["pins"]["mxnet"][0].update(versions="newer than 2"),
      "pins.mxnet.versions", "not a PEP 440 version range"),
-    ("an error expectation without its step",
-     lambda d: d["cases"][0]["expect"].append({"error": {"phase": "backward", "kind": "graph_freed"}}),
-     "expect[5].error.step", "names the step that raises"),
     ("a bad error message pattern",
      lambda d: d["cases"][0]["expect"].append({"error": {"phase": "backward", "kind": "graph_freed", "step": 2,
                                                          "message": "(["}}),
@@ -362,6 +364,19 @@ def test_file_over_the_size_limit(tmp_path):
     assert cases == [] and "limit is 1000000" in problems[0].message and problems[0].file.endswith("big.yaml")
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
+def test_a_fifo_in_the_specs_is_a_problem_and_never_read(tmp_path, capsys):
+    """A FIFO named like a spec (nothing writes to it) would block a reader forever: it is
+    refused, named, and the rest of the folder still loads."""
+    os.mkfifo(tmp_path / "pipe.yaml")
+    with _no_hang(20):
+        cases, problems = load_file(str(tmp_path / "pipe.yaml"))
+        assert cases == [] and "not a regular file" in problems[0].message
+        assert problems[0].file.endswith("pipe.yaml")
+        assert main(["validate", str(tmp_path / "pipe.yaml")]) == 2
+    assert "pipe.yaml" in capsys.readouterr().err
+
+
 def test_non_utf8_bytes(tmp_path):
     path = tmp_path / "latin.yaml"
     path.write_bytes("topic: caf\u00e9\ncases: [1]\n".encode("latin-1"))
@@ -432,7 +447,7 @@ def test_libyaml_fast_path_reads_the_kits_specs_as_the_python_loader_does():
 
     import yaml
 
-    from conformance import loader
+    from conformance.spec import safe_yaml as loader
 
     if loader._FastSpecLoader is None:
         pytest.skip("PyYAML was built without libyaml")
@@ -441,6 +456,24 @@ def test_libyaml_fast_path_reads_the_kits_specs_as_the_python_loader_does():
     for path in files:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
-        assert loader._parse(text) == yaml.load(text, Loader=loader._SafeSpecLoader), path
+        assert loader.parse(text) == yaml.load(text, Loader=loader._SafeSpecLoader), path
     with pytest.raises(yaml.constructor.ConstructorError, match="duplicate key 'a'"):
         yaml.load("a: 1\na: 2\n", Loader=loader._FastSpecLoader)
+
+
+@pytest.mark.parametrize("field, value", [("id", "a\n"), ("id", "a\nb"), ("as", "x\n")])
+def test_a_trailing_newline_is_not_a_name(tmp_path, field, value):
+    """`$` in a regular expression matches before a final newline: the spec patterns end with
+    \\Z, so an id (or a value name) with a line break is a problem naming its key."""
+    import yaml as _yaml
+
+    case = {"id": "ok", "title": "T.", "behaviours": ["MC1"], "source": {"note": "n", "section": "s", "claim": "c"},
+            "steps": [{"tensor": {"name": "x", "value": {"ones": [2]}}}], "expect": [{"shape": {"value": "x", "equals": [2]}}]}
+    if field == "id":
+        case["id"] = value
+    else:
+        case["steps"].append({"to_numpy": {"value": "x", "as": value}})
+    path = tmp_path / "t.yaml"
+    path.write_text(_yaml.safe_dump({"topic": "t", "cases": [case]}), encoding="utf-8")
+    cases, problems = load_file(str(path))
+    assert cases == [] and problems, problems

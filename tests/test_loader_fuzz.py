@@ -17,7 +17,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance.loader import Case, SpecError, SpecProblem, load_file, load_specs
+from conformance.spec import Case, SpecError, SpecProblem, load_file, load_specs
 
 TRIED = {"documents": 0}
 

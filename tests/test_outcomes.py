@@ -13,8 +13,8 @@ import textwrap
 import pytest
 
 from conformance.adapters import get_adapter
-from conformance.loader import SpecError, load_specs
-from conformance.runner import run_inprocess
+from conformance.run import run_inprocess
+from conformance.spec.loader import SpecError, load_specs
 
 SOURCE = '{note: 002_4f21995909ada639.txt, section: "自动求梯度", claim: "z.backward(retain_graph=True)"}'
 TWO_PASSES = """

@@ -77,8 +77,8 @@ def test_statuses_and_the_failure_report(pytester, specs):
     ])
     assert "unexpected ValueError in phase first_forward" in text
     assert "observed error: ValueError in first_forward: fake framework error: shapes do not fit" in text
-    assert "unsupported: step 0 (forward): the fake framework has no such thing" in text
-    assert "skip: step 0 (forward): no second device here" in text
+    assert "unsupported: fake: the fake framework has no such thing" in text
+    assert "skip: observing value:out: no second device here" in text
     assert "Traceback" not in text
 
     root = ET.parse(pytester.path / "junit.xml").getroot()

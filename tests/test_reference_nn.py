@@ -14,6 +14,22 @@ import pytest
 from conformance import reference as ref
 from conformance.reference import autograd
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _load_notes():
+    """The notes' classes as the reference's programs write them (program text, loaded here)."""
+    import importlib.util
+
+    path = os.path.join(ROOT, "conformance", "adapters", "reference", "notes_code.py")
+    spec = importlib.util.spec_from_file_location("reference_notes_code", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+notes = _load_notes()
+
 
 @pytest.fixture(autouse=True)
 def fresh_names():
@@ -180,15 +196,15 @@ def test_set_data_writes_the_existing_storage():
 
 def test_assigning_a_layer_before_the_parent_constructor_fails():
     with pytest.raises(ref.MissingSuperInitError, match="_children"):
-        ref.MLPNoSuper()
+        notes.MLPNoSuper()
     with pytest.raises(AttributeError):  # like Gluon's AttributeError
-        ref.MLPNoSuper()
+        notes.MLPNoSuper()
 
 
 def test_layers_in_a_plain_list_are_not_registered():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        net = ref.ListMLP()
+        net = notes.ListMLP()
     assert any("unregistered container" in str(w.message) for w in caught)
     assert len(net.collect_params()) == 0
     net.initialize()
@@ -209,16 +225,16 @@ def test_sequential_runs_children_in_insertion_order():
 
 
 def test_my_sequential_children_are_found_by_collect_params():
-    net = ref.MySequential()
+    net = notes.MySequential()
     net.add(ref.Dense(256, activation="relu"))
-    net.add(ref.Dense(10))
+    net.add(ref.Dense(10))  # the note's add(): the registry keyed by position
     net.initialize()
     assert net(_x(2, 20)).shape == (2, 10)
     assert list(net._collect_params_with_prefix()) == ["0.weight", "0.bias", "1.weight", "1.bias"]
 
 
 def test_collect_params_is_recursive_and_selects_by_regex():
-    net = ref.Sequential().add(ref.NestMLP(), ref.Dense(20), ref.FancyMLP())
+    net = ref.Sequential().add(notes.NestMLP(), ref.Dense(20), notes.FancyMLP())
     net.initialize()
     assert net(_x(2, 20)).shape == ()
     names = list(net.collect_params().keys())
@@ -243,7 +259,7 @@ def test_shared_layer_is_one_storage_collected_once():
 
 
 def test_constant_parameter_is_not_trainable():
-    net = ref.FancyMLP()
+    net = notes.FancyMLP()
     net.initialize()
     assert net.rand_weight.grad_req == "null"
     with autograd.record():
@@ -257,13 +273,13 @@ def test_constant_parameter_is_not_trainable():
 
 
 def test_centered_layer_and_my_dense():
-    net = ref.Sequential().add(ref.Dense(128), ref.CenteredLayer())
+    net = ref.Sequential().add(ref.Dense(128), notes.CenteredLayer())
     net.initialize()
     assert abs(net(_x(4, 8)).mean().asscalar()) < 1e-6
-    dense = ref.MyDense(units=3, in_units=5)
+    dense = notes.MyDense(units=3, in_units=5)
     dense.initialize()
     assert dense.weight.shape == (5, 3) and dense(_x(2, 5)).shape == (2, 3)
-    lazy = ref.MyDense(units=3)
+    lazy = notes.MyDense(units=3)
     lazy.initialize()
     assert lazy.weight.shape == (0, 3)
     lazy(_x(2, 7))
@@ -272,7 +288,7 @@ def test_centered_layer_and_my_dense():
 
 def test_my_dense_reading_through_detached_data_gets_no_gradient():
     net = ref.Sequential().add(
-        ref.Dense(5, in_units=4), ref.MyDense(3, in_units=5, read_via_data=True)
+        ref.Dense(5, in_units=4), notes.MyDense(3, in_units=5, read_via_data=True)
     )
     net.initialize(ref.init.One())
     with autograd.record():
@@ -341,20 +357,20 @@ def test_a_file_that_is_not_npz_is_refused(tmp_path):
 
 
 def test_parameters_round_trip_into_a_fresh_model(tmp_path):
-    net = ref.MLP()
+    net = notes.MLP()
     net.initialize(seed=0)
     x = _x(2, 20)
     y = net(x)
     path = str(tmp_path / "mlp.params")
     net.save_parameters(path)
-    clone = ref.MLP()
+    clone = notes.MLP()
     clone.load_parameters(path)  # never initialized, shapes deferred: taken from the file
     assert clone.hidden.weight.shape == (256, 20)
     np.testing.assert_array_equal(clone(x).asnumpy(), y.asnumpy())
 
 
 def test_loading_into_another_architecture_names_the_parameter(tmp_path):
-    net = ref.MLP(in_units=20)
+    net = notes.MLP(in_units=20)
     net.initialize()
     path = str(tmp_path / "mlp.params")
     net.save_parameters(path)
@@ -363,7 +379,7 @@ def test_loading_into_another_architecture_names_the_parameter(tmp_path):
         other.load_parameters(path)
     with pytest.raises(ref.LoadMismatchError, match="hidden.weight' loaded from file"):
         other.load_parameters(path, allow_missing=True)
-    wider = ref.MLP(in_units=30)
+    wider = notes.MLP(in_units=30)
     with pytest.raises(ref.LoadMismatchError, match="hidden.weight.*shape incompatible"):
         wider.load_parameters(path)
 
@@ -392,89 +408,3 @@ def test_parameter_dict_get_and_save(tmp_path):
     fresh.get("param2", shape=(2, 3))
     ref.serialization.load_parameters(fresh, str(tmp_path / "pd"))
     np.testing.assert_array_equal(fresh["param2"].data().asnumpy(), p.data().asnumpy())
-
-
-# -- the adapter -----------------------------------------------------------------------------
-
-
-def test_adapter_classifies_the_reference_errors():
-    from conformance.adapters.reference.adapter import ReferenceAdapter
-
-    adapter = ReferenceAdapter()
-    cases = {
-        ref.MissingSuperInitError("x"): "missing_super_init",
-        ref.DeferredInitializationError("x"): "not_initialized",
-        ref.ShapeMismatchError("x"): "shape_mismatch",
-        ref.DeviceMismatchError("x"): "device_mismatch",
-        ref.GraphFreedError("x"): "graph_freed",
-        ref.NotInGraphError("x"): "no_gradient",
-        ref.InplaceInRecordingError("x"): "inplace_in_recording",
-        ref.LoadMismatchError("x"): "load_mismatch",
-        ref.LoadShapeMismatchError("x"): "shape_mismatch",
-        FileNotFoundError("x"): "bad_filename",
-        RuntimeError("x"): "other",
-    }
-    for exc, kind in cases.items():
-        assert adapter.classify_error(exc, "compute") == kind, type(exc).__name__
-
-
-def test_adapter_snippet_is_a_runnable_program(tmp_path, monkeypatch):
-    from conformance.adapters.reference.adapter import ReferenceAdapter
-    from conformance.loader import Case, Outcome
-
-    case = Case(
-        id="demo",
-        file="specs/demo.yaml",
-        topic="demo",
-        title="demo",
-        behaviours=["SH1"],
-        source={},
-        outcomes=[Outcome(label="as-noted", says="demo", expect=[], normative=True)],
-        model={
-            "sequential": [
-                {"dense": {"units": 4, "in_units": 4, "activation": "relu"}, "as": "shared"},
-                {"reuse": "shared"},
-            ]
-        },
-        steps=[
-            ("initialize", {"init": {"normal": {"sigma": 0.1}}, "seed": 0}),
-            ("forward", {"input": {"uniform": [2, 4], "seed": 1}}),
-            ("backward", {"loss": "sum"}),
-            ("save_params", {"file": "p.params"}),
-            ("load_params", {"file": "p.params"}),
-        ],
-    )
-    code = ReferenceAdapter().snippet(case)
-    assert "params=shared.params" in code
-    monkeypatch.chdir(tmp_path)
-    exec(compile(code, "snippet", "exec"), {})  # noqa: S102 - our own generated text
-
-
-def test_every_case_snippet_reproduces_the_case(tmp_path, monkeypatch):
-    """Each spec case's snippet runs to the end, or raises the error the case observed."""
-    from conformance.adapters.reference.adapter import ReferenceAdapter
-    from conformance.loader import discover, load_specs
-    from conformance.runner import run_inprocess
-
-    specs = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "specs")
-    if not [f for f in discover([specs]) if f.endswith((".yaml", ".yml"))]:
-        pytest.skip("no spec files yet")
-    adapter = ReferenceAdapter()
-    problems = []
-    for record in run_inprocess(adapter, load_specs([specs])):
-        folder = tmp_path / record["id"]
-        folder.mkdir()
-        monkeypatch.chdir(folder)
-        expected = (record["observations"].get("error") or {}).get("type")
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                exec(compile(record["snippet"], record["id"], "exec"), {})  # noqa: S102
-            raised = None
-        except Exception as exc:  # noqa: BLE001 - compared with what the case observed
-            raised = type(exc).__name__
-        if (raised is None) != (expected is None) or (raised and not expected.endswith(raised)):
-            problems.append(
-                f"{record['id']}: snippet raised {raised}, the case observed {expected}"
-            )
-    assert not problems, "\n".join(problems)

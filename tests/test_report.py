@@ -17,11 +17,13 @@ import yaml
 
 from conformance.cli import main as cli_main
 from conformance.report import write_report
+from conformance.report.build import build_view
 from conformance.report.catalogue import load_catalogue
 from conformance.report.html import detail_chunks, page_data, render_html, script_json
 from conformance.report.merge import merge_runs
-from conformance.report.model import MISSING, build_view, disagrees, worst
-from conformance.report.runs import Run, check_results
+from conformance.report.model import MISSING, disagrees, worst
+from conformance.report.results_format import check_results
+from conformance.report.runs import Run
 
 XSS = "<script>alert(1)</script>"
 
@@ -188,7 +190,7 @@ def _case_row(data, i):
         status, label, flag = data["statuses"][cell[0]], data["labels"][cell[1]], cell[2]
         cells.append(f"s-{status}" + {1: " nrm", 2: " alt"}.get(flag, ""))
         texts.append(label)
-    attrs = {"data-i": str(i), **({"data-d": "1"} if kase[11] else {})}
+    attrs = {"data-i": str(i)}
     return {"class": "case", "attrs": attrs, "cells": cells, "texts": texts}
 
 
@@ -263,7 +265,9 @@ def test_page_has_topics_behaviours_cases_and_one_cell_per_column(tmp_path, cata
     behaviours = [r for r in rows if r["class"].startswith("beh")]
     assert [r["texts"][0].split()[0] for r in behaviours] == ["SH1", "SH2", "IN1", "AG6"]
     assert "Two uses of one layer hold one storage." in behaviours[0]["texts"][0]
-    assert behaviours[0]["cells"][1:] == ["s-pass", "s-fail"]  # roll-up: worst per column
+    # the collapsed row: as the notes say (green), a problem counted (red)
+    assert behaviours[0]["cells"][1:] == ["k-follow", "s-fail"]
+    assert behaviours[0]["texts"][1:] == ["as noted", "fail"]
     cases = [r for r in rows if r["class"] == "case"]
     assert [r["texts"][0].split()[0] for r in cases] == ["a", "b", "c"]
     for row in cases:
@@ -461,17 +465,24 @@ def test_worst_and_disagreement_ignore_missing_cells():
     assert not disagrees(["pass", "pass", MISSING], ["a", "a", MISSING])
 
 
-def test_disagreeing_rows_are_marked(tmp_path):
+def test_collapsed_rows_say_how_many_cases_differ_or_fail(tmp_path):
     runs = [
-        run("reference", "0.1.0", [case("same"), case("differs", behaviours=["SH2"])]),
-        run("torch", "2.13.0", [case("same"), case("differs", "fail", behaviours=["SH2"])]),
-        run("mxnet", "1.9.1", [case("differs", "fail", behaviours=["SH2"])]),
-    ]
+        run("reference", "0.1.0", [grad("g1", "overwrite"), grad("g2", "overwrite"),
+                                   grad("g3", "overwrite"), case("same")]),
+        run("torch", "2.13.0", [grad("g1", "accumulate"), grad("g2", "accumulate"),
+                                grad("g3", "overwrite"), case("same")]),
+        run("mxnet", "1.9.1", [grad("g1", "overwrite"), grad("g2", "accumulate", "fail"),
+                               grad("g3", "overwrite", "skip")]),
+    ]  # fmt: skip
     _, html = report(tmp_path, runs)
     rows = {r["texts"][0].split()[0]: r for r in parse_rows(html) if r["class"] != "topic"}
-    assert "data-d" not in rows["same"]["attrs"] and "data-d" not in rows["SH1"]["attrs"]
-    assert rows["differs"]["attrs"]["data-d"] == "1" and rows["SH2"]["attrs"]["data-d"] == "1"
-    assert rows["same"]["texts"][1:] == ["as-noted", "not run", "as-noted"]  # mxnet: not run
+    # columns: reference, mxnet, torch. The reference follows the notes; mxnet moved in one
+    # case (fail); torch differs by a pinned outcome in 2 of 3
+    assert rows["AG6"]["texts"][1:] == ["as noted", "1 of 3 fail", "2 of 3 differ"]
+    assert rows["AG6"]["cells"][1:] == ["k-follow", "s-fail", "k-differ"]
+    assert rows["SH1"]["texts"][1:] == ["as noted", "not run", "as noted"]  # mxnet: not run
+    assert rows["g1"]["cells"][1:] == ["s-pass nrm", "s-pass nrm", "s-pass alt"]
+    assert rows["same"]["texts"][1:] == ["as-noted", "not run", "as-noted"]
 
 
 # -- markdown -------------------------------------------------------------------------------------
@@ -540,28 +551,145 @@ def test_cells_show_outcome_labels_and_mark_the_notes_outcome(tmp_path, catalogu
     assert "docs say accumulate" in md  # the pin's evidence
 
 
-def test_disagreement_filter_includes_two_passes_with_different_outcomes(tmp_path):
-    _, html = report(tmp_path, _porting_runs())
-    rows = {r["texts"][0].split()[0]: r for r in parse_rows(html) if r["class"] != "topic"}
-    assert rows["two-passes"]["attrs"].get("data-d") == "1"  # every cell says pass
-    assert "data-d" not in rows["same"]["attrs"]
-    assert rows["AG6"]["attrs"].get("data-d") == "1"
+def test_the_page_has_the_two_difference_filters_and_the_behaviours_of_the_guide(
+    tmp_path, catalogue_path
+):
+    _, html = report(tmp_path, _porting_runs(), catalogue_path)
+    assert 'id="f-notes"' in html and 'id="f-col-a"' in html and 'id="f-col-b"' in html
+    assert 'id="f-disagree"' not in html
+    data = data_of(html)
+    assert data["behaviours"][:4] == [
+        ["SH1", "sharing", "Two uses of one layer hold one storage."],
+        ["SH2", "sharing", "Shared gradients add up."],
+        ["IN1", "initialization", "Default init per framework."],
+        ["AG6", "autograd", "Second pass overwrites."]]  # fmt: skip
+    assert data["topics"] == ["sharing", "initialization", "autograd"]
 
 
-def test_compare_lists_differing_cases_with_both_texts_and_snippets(tmp_path, capsys):
-    paths = write_runs(tmp_path, _porting_runs())
+INIT = [
+    {"label": "uniform-0-07", "says": "weights ~ U(-0.07, 0.07), biases zero", "normative": True},
+    {"label": "kaiming-uniform", "says": "weights and biases ~ U(-1/sqrt(in), 1/sqrt(in))",
+     "normative": False},
+]  # fmt: skip
+RAISES = {"observations": {"error": {"phase": "step", "type": "RuntimeError", "message": "no"}}}
+
+
+def _guide_runs():
+    """mxnet -> torch: two silent differences (AG6 in two cases, IN1 in one), one where torch
+    raises (SH2), two torch skips for one reason, one mxnet unsupported, one case alike."""
+
+    def init(case_id, held):
+        return case(case_id, behaviours=["IN1"], outcomes=INIT, held=held)
+
+    def sh2(case_id, held, **extra):
+        return case(case_id, behaviours=["SH2"], outcomes=GRAD, held=held, **extra)
+
+    mxnet = [
+        grad("g1", "overwrite", snippet="mx g1"),
+        grad("g2", "overwrite"),
+        init("i1", "uniform-0-07"),
+        sh2("s1", "overwrite"),
+        case("d1"),
+        case("d2"),
+        case("u1", "unsupported", message="step 0 (probe): no mean"),
+        case("same"),
+    ]
+    torch = [
+        grad("g1", "accumulate", program="torch g1", snippet="old"),
+        grad("g2", "accumulate", message=""),
+        init("i1", "kaiming-uniform"),
+        sh2("s1", "accumulate", **RAISES),
+        case("d1", "skip", message="step 1 (to_device): no second device (1 other check held)"),
+        case("d2", "skip", message="observing value:z: no second device"),
+        case("u1"),
+        case("same"),
+    ]
+    return [run("mxnet", "1.9.1", mxnet), run("torch", "2.13.0", torch)]  # fmt: skip
+
+
+def _guide(tmp_path, runs, a="mxnet", b="torch"):
+    from conformance.report import load_view
+    from conformance.report.compare import resolve_column
+    from conformance.report.porting import build_guide
+
+    catalogue = tmp_path / "catalogue.yaml"
+    catalogue.write_text(yaml.safe_dump(CATALOGUE), encoding="utf-8")
+    view, _, _ = load_view(write_runs(tmp_path, runs), str(catalogue))
+    return build_guide(view, resolve_column(view, a), resolve_column(view, b))
+
+
+def test_the_porting_guide_groups_cases_under_one_line_per_behaviour(tmp_path):
+    guide = _guide(tmp_path, _guide_runs())
+    assert guide.title == "Porting from mxnet 1.9.1 to torch 2.13.0"
+    # silent differences first (a rule in the most cases first), then where one side raises
+    assert [row.id for row in guide.checklist] == ["AG6", "IN1", "SH2"]
+    ag6 = guide.checklist[0]
+    assert [(d.a_label, d.b_label, [e.id for e in d.cases]) for d in ag6.differences] == [
+        ("overwrite", "accumulate", ["g1", "g2"])]  # fmt: skip
+    assert ag6.main.silent and not guide.checklist[2].main.silent
+    assert guide.checklist[2].main.b_raised == "RuntimeError"
+    # the code of a cell is its program where the record has one, else its snippet
+    assert (ag6.main.a.program, ag6.main.b.program) == ("mx g1", "torch g1")
+    # the body: behaviours by topic, in catalogue order
+    assert [(t.name, [r.id for r in t.behaviours]) for t in guide.topics] == [
+        ("sharing", ["SH2"]), ("initialization", ["IN1"]), ("autograd", ["AG6"])]  # fmt: skip
+    # status-only: the target's reasons first, one group per column, status and reason
+    assert [(g.column, g.status, g.reason, [e.id for e in g.cases]) for g in guide.status_only] == [
+        ("torch 2.13.0", "skip", "no second device", ["d1", "d2"]),
+        ("mxnet 1.9.1", "unsupported", "no mean", ["u1"])]  # fmt: skip
+
+
+def test_the_porting_guide_reads_outcomes_from_the_records_not_the_specs(tmp_path):
+    """`expected_outcome`, `normative_outcome` and `outcome` come from the record; an outcome
+    list without the `normative` flag still marks the note's outcome."""
+    runs = _guide_runs()
+    for data in runs:
+        for record in data["cases"]:
+            for outcome in record["outcomes"]:
+                outcome.pop("normative", None)
+    guide = _guide(tmp_path, runs)
+    main = guide.checklist[0].main
+    assert (main.a.normative, main.b.normative) == (True, False)
+    (tmp_path / "page").mkdir()
+    _, html = report(tmp_path / "page", runs)
+    outcomes = details_of(html)["outcomes"]
+    assert outcomes[0] == [["overwrite", "the second pass replaces the gradient", True],
+                           ["accumulate", "gradients add up", False]]  # fmt: skip
+
+
+def test_compare_prints_the_porting_guide_checklist_first_and_status_only_last(tmp_path, capsys):
+    paths = write_runs(tmp_path, _guide_runs())
     assert cli_main(["report", *paths, "--compare", "mxnet", "torch"]) == 0
     md = capsys.readouterr().out
-    assert md.startswith("# mxnet 1.9.1 → torch 2.13.0")
-    assert "1 of 2 cases differ" in md
-    assert "## `two-passes`" in md and "`same`" not in md
+    assert md.startswith("# Porting from mxnet 1.9.1 to torch 2.13.0\n")
+    assert "7 of 8 cases differ in outcome or status: 4 in 3 behaviours that differ, and 3 " in md
+    checklist = md[md.index("## Checklist") : md.index("## Behaviour differences, by topic")]
+    lines = [line for line in checklist.splitlines() if line[:1].isdigit()]
+    # the statement is the catalogue's (the kit's, for the CLI), the rest the records' words
+    assert lines[0].startswith("1. **AG6** Two backward passes overwrite the gradient")
+    assert lines[0].endswith(
+        " — **torch 2.13.0:** gradients add up; **mxnet 1.9.1:** the second pass replaces the "
+        "gradient ([2 cases](#b-ag6))"
+    )
+    assert lines[1].startswith("2. **IN1** ") and "**torch 2.13.0:** weights and biases" in lines[1]
+    assert lines[2].endswith("([torch 2.13.0 raises RuntimeError; 1 case](#b-sh2))")
+    assert checklist.index("**No error will tell you (2):**") < checklist.index(lines[0])
+    assert checklist.index(lines[1]) < checklist.index("**One side raises (1):**")
+    assert checklist.index("**One side raises (1):**") < checklist.index(lines[2])
+    assert md.index("## Behaviour differences, by topic") < md.index("## What cannot be compared")
+    assert '#### <a id="b-ag6"></a>AG6 — Two backward passes overwrite' in md
+    assert "**mxnet 1.9.1: overwrite → torch 2.13.0: accumulate** (2 cases; runs on both)" in md
     assert (
         "| outcome | **overwrite** (as the notes say) | **accumulate** (not as the notes say) |"
         in md
     )
     assert "| what it does | the second pass replaces the gradient | gradients add up |" in md
-    assert "```python\nnet = Net()\n```" in md  # mxnet's snippet
-    assert "```python\ny.backward(); y.backward()  # torch\n```" in md
+    assert "- `g1` — Title of g1.\n- `g2` — Title of g2." in md
+    assert "```python\nmx g1\n```" in md and "```python\ntorch g1\n```" in md  # both programs
+    assert md.count("```python\n") == 2 * 3  # one pair per difference, not per case
+    assert "- **torch 2.13.0: skip** (2 cases) — no second device: `d1`, `d2`" in md
+    assert "- **mxnet 1.9.1: unsupported** (1 case) — no mean: `u1`" in md
+    assert "`same`" not in md
     target = tmp_path / "porting.md"
     assert (
         cli_main(["report", *paths, "--compare", "mxnet@1.9", "torch@2.13.0", "-o", str(target)])
@@ -570,17 +698,23 @@ def test_compare_lists_differing_cases_with_both_texts_and_snippets(tmp_path, ca
     assert read(str(target)) == md
 
 
-def test_compare_of_an_unknown_or_ambiguous_column_exits_2(tmp_path, capsys):
+def test_a_framework_name_means_its_newest_column_and_says_which(tmp_path, capsys):
     runs = _porting_runs() + [run("torch", "2.12.0", [grad("two-passes", "accumulate")])]
     paths = write_runs(tmp_path, runs)
     assert cli_main(["report", *paths, "--compare", "mxnet", "jax"]) == 2
     err = capsys.readouterr().err
     assert "no column matches 'jax'" in err and "torch 2.13.0" in err
-    assert cli_main(["report", *paths, "--compare", "mxnet", "torch"]) == 2
-    assert "'torch' matches 2 columns (torch 2.12.0; torch 2.13.0)" in capsys.readouterr().err
+    assert cli_main(["report", *paths, "--compare", "mxnet", "torch"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("# Porting from mxnet 1.9.1 to torch 2.13.0\n")
+    assert ("'torch' matches 2 columns (torch 2.12.0; torch 2.13.0); using the newest, "
+            "torch 2.13.0 (for another, name it: torch@2.12)") in captured.err  # fmt: skip
     assert cli_main(["report", *paths, "--compare", "mxnet", "torch@2.1"]) == 2  # not 2.12/2.13
+    assert "no column matches 'torch@2.1'" in capsys.readouterr().err
     assert cli_main(["report", *paths, "--compare", "torch@2.12", "torch@2.13"]) == 0
-    assert "# torch 2.12.0 → torch 2.13.0" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "# Upgrading from torch 2.12.0 to torch 2.13.0" in captured.out
+    assert captured.err == ""  # each name picked one column: nothing to say
 
 
 def test_columns_with_components_do_not_collide_and_show_both_versions(tmp_path, capsys):
@@ -606,9 +740,25 @@ def test_columns_with_components_do_not_collide_and_show_both_versions(tmp_path,
     assert cli_main(["report", *paths, "--compare", "tensorflow@2.21,keras@2",
                      "tensorflow@2.21,keras@3"]) == 0  # fmt: skip
     md = capsys.readouterr().out
-    assert "# tensorflow 2.21.0 · keras 2.21.0 → tensorflow 2.21.0 · keras 3.15.1" in md
+    assert (
+        "# Upgrading from tensorflow 2.21.0 · keras 2.21.0 to tensorflow 2.21.0 · keras 3.15.1"
+        in md
+    )
     assert "**overwrite** (as the notes say)" in md and "**accumulate**" in md
-    assert cli_main(["report", *paths, "--compare", "tensorflow@2.21", "tensorflow@2.15"]) == 2
+    # tensorflow@2.21 matches two columns: the newest (Keras 3.15) is picked and named
+    assert cli_main(["report", *paths, "--compare", "tensorflow@2.15", "tensorflow@2.21"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(
+        "# Upgrading from tensorflow 2.15.1 · keras 2.15.0 to tensorflow 2.21.0 · keras 3.15.1"
+    )
+    assert "using the newest, tensorflow 2.21.0 · keras 3.15.1" in captured.err
+    assert "(for another, name it: tensorflow@2.21,keras@2)" in captured.err
+    # a version prefix stops at a dot: mxnet@1.8 names 1.8.0.post0, not 1.80
+    runs = [run("mxnet", "1.8.0.post0", [grad("two-passes", "overwrite")]),
+            run("mxnet", "1.80.1", [grad("two-passes", "overwrite")])]  # fmt: skip
+    paths = write_runs(tmp_path / "mx", runs) if (tmp_path / "mx").mkdir() is None else []
+    assert cli_main(["report", *paths, "--compare", "mxnet@1.8", "mxnet@1.80"]) == 0
+    assert "# Upgrading from mxnet 1.8.0.post0 to mxnet 1.80.1" in capsys.readouterr().out
 
 
 def test_a_claim_a_release_broke_says_holds_up_to_and_changed_in(tmp_path):
@@ -652,11 +802,14 @@ def test_a_release_line_is_followed_by_component_versions(tmp_path):
     out, _ = report(tmp_path, runs)
     broken = json.loads(read(out["json"]))["claims_broken"]
     pairs = sorted((b["case"], b["holds_up_to"], b["changed_in"]) for b in broken)
-    assert pairs == [  # each line from Keras 2.15 breaks: to Keras 3.3 (TF 2.16) and to tf_keras 2.21
-        ("broke-at-k3", "tensorflow 2.15.1 · keras 2.15.0", "tensorflow 2.16.2 · keras 3.3.3"),
-        ("broke-at-k3", "tensorflow 2.15.1 · keras 2.15.0", "tensorflow 2.21.0 · keras 2.21.0"),
-        ("broke-late", "tensorflow 2.16.2 · keras 3.3.3", "tensorflow 2.21.0 · keras 3.15.1"),
-    ], pairs  # never "keras 3.3.3 -> keras 2.21.0", and broke-at-k3 not again at keras 3.15.1
+    assert (
+        pairs
+        == [  # each line from Keras 2.15 breaks: to Keras 3.3 (TF 2.16) and to tf_keras 2.21
+            ("broke-at-k3", "tensorflow 2.15.1 · keras 2.15.0", "tensorflow 2.16.2 · keras 3.3.3"),
+            ("broke-at-k3", "tensorflow 2.15.1 · keras 2.15.0", "tensorflow 2.21.0 · keras 2.21.0"),
+            ("broke-late", "tensorflow 2.16.2 · keras 3.3.3", "tensorflow 2.21.0 · keras 3.15.1"),
+        ]
+    ), pairs  # never "keras 3.3.3 -> keras 2.21.0", and broke-at-k3 not again at keras 3.15.1
 
 
 def test_nan_and_infinities_are_kept_as_such(tmp_path):
@@ -794,13 +947,15 @@ def test_claim_counts_per_note_match_the_ledger(tmp_path):
     # the page: a section with one collapsed table per note, every value escaped
     assert '<h2 id="claims-title">Claims of the notes</h2>' in html
     assert len(re.findall(r'<details class="claims-note" data-note="[^"]+">', html)) == 2
-    assert "note 000_a.txt: 3 claims, 2 covered, 1 out of scope; reference 0.1.0: 2 of 2" in html
+    assert (
+        "note 000_a.txt: 3 claims, 2 covered, 1 out of scope; reference 0.1.0: 2 as noted, 0 differ"
+    ) in html
     assert XSS not in html and "net(X) &lt;script&gt;" in html
     assert "out of scope: a dataset training loop" in html
     # the Markdown: one row per note and a total
-    assert "| 000\\_a.txt | 3 | 2 | 1 | 0 | 2 of 2 |" in markdown
-    assert "| 001\\_b.txt | 2 | 1 | 0 | 1 | 1 of 1 |" in markdown
-    assert "| **total** | 5 | 3 | 1 | 1 | 3 of 3 |" in markdown
+    assert "| 000\\_a.txt | 3 | 2 | 1 | 0 | 2 as noted · 0 differ |" in markdown
+    assert "| 001\\_b.txt | 2 | 1 | 0 | 1 | 1 as noted · 0 differ |" in markdown
+    assert "| **total** | 5 | 3 | 1 | 1 | 3 as noted · 0 differ |" in markdown
 
 
 def test_the_kits_ledger_is_the_default_and_counted_as_conformance_claims_counts(tmp_path):
@@ -829,16 +984,40 @@ def test_a_failing_case_lowers_only_its_columns_claim_count(tmp_path):
     assert passing["000_a.txt"] == {"reference 0.1.0": 2, "torch 2.13.0": 1, "mxnet 1.9.1": 2}
     # c was not run on mxnet: its claim does not count there
     assert passing["001_b.txt"] == {"reference 0.1.0": 1, "torch 2.13.0": 1, "mxnet 1.9.1": 0}
-    assert "torch 2.13.0: 1 of 2 claims' cases pass" in html
-    assert "mxnet 1.9.1: 0 of 1 claims' cases pass" in html
+    assert "torch 2.13.0: 1 as noted, 0 differ" in html
+    assert "mxnet 1.9.1: 0 as noted, 0 differ" in html
     order = [c["label"] for c in claims["notes"][0]["columns"]]
-    cells = " | ".join(f"{passing['000_a.txt'][label]} of 2" for label in order)
+    cells = " | ".join(f"{passing['000_a.txt'][label]} as noted · 0 differ" for label in order)
     assert f"| 000\\_a.txt | 3 | 2 | 1 | 0 | {cells} |" in markdown
     row = re.search(
         r'<th scope="row" class="mono cid"[^>]*>000-4.1-02</th>(.*?)</tr>', html, re.DOTALL
     )
-    shown = dict(zip(order, re.findall(r'<td class="(s-[a-z]+)">', row.group(1))))
-    assert shown == {"reference 0.1.0": "s-pass", "torch 2.13.0": "s-fail", "mxnet 1.9.1": "s-pass"}
+    shown = dict(zip(order, re.findall(r'<td class="([a-z]-[a-z]+)">', row.group(1))))
+    assert shown == {"reference 0.1.0": "k-follow", "torch 2.13.0": "s-fail",
+                     "mxnet 1.9.1": "k-follow"}  # fmt: skip
+
+
+def test_a_pinned_deviation_counts_as_a_claim_that_differs_not_one_that_holds(tmp_path):
+    """mxnet passes every case, but holds another outcome than the note's for one claim's
+    case (pinned): the claim differs there, it does not hold as noted."""
+    runs = [
+        run("reference", "0.1.0", [case("a"), grad("b", "overwrite"), case("c")]),
+        run("mxnet", "1.9.1", [case("a"), grad("b", "accumulate"), case("c")]),
+    ]
+    _, html, markdown, claims = claims_report(tmp_path, runs, ledger_file(tmp_path))
+    columns = {c["label"]: c for c in claims["total"]["columns"]}
+    assert {k: columns["mxnet 1.9.1"][k] for k in ("passing", "as_noted", "differ")} == {
+        "passing": 3, "as_noted": 2, "differ": 1}  # fmt: skip
+    assert {k: columns["reference 0.1.0"][k] for k in ("as_noted", "differ")} == {
+        "as_noted": 3, "differ": 0}  # fmt: skip
+    assert (
+        "| **total** | 5 | 3 | 1 | 1 | 3 as noted · 0 differ | 2 as noted · 1 differ |" in markdown
+    )
+    row = re.search(
+        r'<th scope="row" class="mono cid"[^>]*>000-4.1-02</th>(.*?)</tr>', html, re.DOTALL
+    )
+    assert re.findall(r'<td class="(k-[a-z]+)">([^<]+)<', row.group(1)) == [
+        ("k-follow", "as noted"), ("k-differ", "differs")]  # fmt: skip
 
 
 @pytest.mark.parametrize("content", [None, "claims: [unclosed", "just: a mapping\n"])

@@ -1,226 +1,196 @@
-"""Direct tests of the TensorFlow adapter against real TensorFlow (skipped where TF is absent).
+"""The TensorFlow column against real TensorFlow/Keras: the programs its idiom writes, and what they record.
 
-Rule: one adapter per module (the TF import is slow); every test builds its own session and
-checks an observation the adapter must get right (layout, deferral, errors, save/load).
+Rule: these tests run only where TensorFlow imports (its tox envs, Keras 2 or 3); they never
+mock TensorFlow. Each program is written by the kit's writer and run exactly as a worker runs
+it (or as a user runs it: `python -I cell.py` in an empty folder).
 """
 
-from __future__ import annotations
-
 import os
-from types import SimpleNamespace
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-pytest.importorskip("tensorflow")
+tf = pytest.importorskip("tensorflow")
 
-from conformance.adapters.base import Unsupported
 from conformance.adapters.tensorflow.adapter import TensorflowAdapter
-from conformance.adapters.tensorflow.keras_version import keras3, legacy_requested
-from conformance.manual import evaluate
+from conformance.execute import run_program
+from conformance.program.idiom import Unsupported
+from conformance.program.recording import decode
+from conformance.program.writer import write_program
+from conformance.run.case import column_of, run_case
+from conformance.spec.loader import load_specs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-X = np.random.default_rng(1).uniform(size=(2, 20)).astype(np.float32)
 
 
 @pytest.fixture(scope="module")
 def adapter():
     adapter = TensorflowAdapter()
     adapter.load()
-    adapter.start_runtime()
     return adapter
 
 
-def new_session(adapter, tmp_path, steps=()):
-    session = adapter.new_session(str(tmp_path))
-    session.prepare(SimpleNamespace(steps=list(steps)))
-    return session
+@pytest.fixture(scope="module")
+def column(adapter):
+    return column_of(adapter)
 
 
-def test_version_and_second_device(adapter):
-    assert adapter.version().count(".") >= 2
-    devices = adapter.devices()
-    assert devices["second"] in ("/GPU:0", "/device:CPU:1")
-    assert devices["cross_device_op"].startswith("no error")
+@pytest.fixture(scope="module")
+def keras3(column):
+    return int(column.components["keras"].split(".")[0]) >= 3
 
 
-def test_an_inprocess_run_finds_the_second_device_without_start_runtime(adapter):
-    # The determinism test's reverse run calls only load(), then run_inprocess: that starts the
-    # runtime as a worker does, so second-device cases run there rather than skip.
-    from conformance.loader import load_specs
-    from conformance.runner import run_inprocess
-
-    case = [c for c in load_specs([os.path.join(ROOT, "specs", "io", "strength_io.yaml")])
-            if c.id == "load-onto-second-device-without-initialize"]
-    fresh = TensorflowAdapter()
-    fresh.load()
-    assert fresh.second_device is None
-    [record] = run_inprocess(fresh, case)
-    assert fresh.second_device == adapter.second_device is not None
-    assert record["status"] == "pass", record["message"]
+@pytest.fixture(scope="module")
+def cases():
+    return {case.id: case for case in load_specs([os.path.join(ROOT, "specs")])}
 
 
-def test_column_names_the_keras_in_use(adapter, tmp_path):
-    """Keras 3 on TF >= 2.16; Keras 2 from tf_keras (TF_USE_LEGACY_KERAS=1) or inside TF 2.15."""
-    import tensorflow as tf
-    from packaging.version import Version
+def program(adapter, column, case) -> str:
+    return write_program(case, adapter.idiom(column))
 
-    keras = adapter.components()["keras"]
-    if legacy_requested():
+
+def observed(adapter, column, case, tmp_path, fresh=True) -> dict:
+    os.makedirs(tmp_path, exist_ok=True)
+    if fresh:
+        adapter.fresh_state()
+    return dict(decode(run_program(program(adapter, column, case), str(tmp_path))).observations)
+
+
+def steps_of(text: str) -> str:
+    """The program's steps: the text of its `try:` block."""
+    return text.split("\ntry:\n", 1)[1].split("\nexcept Exception as error:", 1)[0]
+
+
+def test_importing_the_package_does_not_import_tensorflow():
+    code = ("import sys, conformance.adapters.tensorflow.adapter, conformance.adapters.tensorflow.idiom; "
+            "print('tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "False"
+
+
+def test_version_keras_and_a_second_device_that_says_what_it_is(adapter, column):
+    assert adapter.version() == tf.__version__
+    keras = column.components["keras"]
+    if os.environ.get("TF_USE_LEGACY_KERAS") == "1":
         import tf_keras
 
         assert keras == tf_keras.__version__ and keras.startswith("2.")
-        assert adapter.keras is tf_keras
-    elif Version(Version(tf.__version__).base_version) < Version("2.16"):
-        assert keras.startswith("2.") and adapter.keras.layers.Dense is tf.keras.layers.Dense
+    if tf.config.list_physical_devices("GPU"):
+        assert column.devices["second"] == "/GPU:0" and column.devices["kind"] == "gpu"
     else:
-        import keras as keras_package
-
-        assert keras == keras_package.__version__ and keras.startswith("3.")
-    assert keras3() == keras.startswith("3.")
-    # every layer the adapter builds comes from that Keras
-    session = new_session(adapter, tmp_path)
-    session.build({"dense": {"units": 2, "in_units": 3}})
-    assert isinstance(session.built.model, adapter.keras.layers.Layer)
+        assert column.devices["second"] == "/device:CPU:1" and column.devices["kind"].startswith("virtual")
 
 
-def test_reading_a_kernel_before_build_is_not_built(adapter, tmp_path):
-    """Keras 2: the unbuilt Dense has no `kernel` attribute; Keras 3: the property raises."""
-    session = new_session(adapter, tmp_path)
-    session.build({"dense": {"units": 2}})
-    with pytest.raises(Exception) as unbuilt:
-        session.read_param("weight")
-    assert adapter.classify_error(unbuilt.value, "access") == "not_built"
+def test_a_shared_layer_is_reached_through_keras_indexing(adapter, column, cases, keras3, tmp_path):
+    case = cases["shared-layer-write-through"]
+    text = program(adapter, column, case)
+    steps = steps_of(text)
+    assert "conformance" not in text.split('"""', 2)[2]  # past the header, nothing names the kit
+    if keras3:  # Keras 3's Sequential keeps and runs the layer at both positions
+        assert steps.count("layer_shared,") == 2 and "net.layers[2].kernel[0, 0].assign(100.0)" in steps
+        assert "net.layers[2].kernel.value.ref() == net.layers[4].kernel.value.ref()" in text
+    else:  # Keras 2 calls it twice in a functional model, which lists it once
+        assert steps.count("hidden = layer_shared(hidden)") == 2 and "tf.keras.Model(inputs, hidden)" in steps
+        assert "net.layers[3].kernel.ref() == net.layers[3].kernel.ref()" in text
+    seen = observed(adapter, column, case, tmp_path)
+    assert seen["same_storage:param:2.weight|4.weight"] is True
+    assert seen["param_paths"] == ["0.weight", "0.bias", "2.weight", "2.bias", "6.weight", "6.bias"]
+    assert seen["param_value:4.weight"][0, 0] == 100  # the kit's [out, in] is the kernel's [in, out], transposed
+    assert seen["param_value:4.weight"].shape == (8, 8)
 
 
-def test_dense_layout_is_canonical_and_names_are_native(adapter, tmp_path):
-    session = new_session(adapter, tmp_path)
-    session.build({"sequential": [{"dense": {"units": 3, "in_units": 4}}, {"dense": {"units": 2, "in_units": 3}}]})
-    assert session.param_shape("0.weight") == (3, 4)
-    assert session.param_paths() == ["0.weight", "0.bias", "1.weight", "1.bias"]
-    # Keras 3: the variable's path (".../kernel"); Keras 2: the tf.Variable name ("kernel:0")
-    assert session.native_names()["0.weight"].split(":")[0].endswith("kernel")
-    session.write_param("0.weight", set={"index": [2, 0], "value": 7.0})
-    kernel = session.built.refs[0].layer.kernel.numpy()
-    assert kernel[0, 2] == 7.0 and session.param_value("0.weight")[2, 0] == 7.0
+def test_the_parameter_list_is_kerass_own(adapter, column, cases, keras3, tmp_path):
+    case = cases["fancy-mlp-constant-excluded-from-training"]
+    text = program(adapter, column, case)
+    assert "[canonical(v) for v in net.weights]" in text
+    seen = observed(adapter, column, case, tmp_path)
+    assert seen["param_paths"] == ["dense.weight", "dense.bias"]  # a tf.constant is no Keras weight
+    names = seen["native_names"]
+    assert names["dense.weight"] == ("fancy_mlp/dense/kernel" if keras3 else "fancy_mlp/dense/kernel:0")
 
 
-def test_deferred_shapes_and_custom_init_at_first_forward(adapter, tmp_path):
-    session = new_session(adapter, tmp_path)
-    session.build({"sequential": [{"dense": {"units": 256, "activation": "relu"}}, {"dense": {"units": 10}}]})
-    session.current_step = 0
-    session.initialize(init={"custom": {"name": "zero_small"}}, seed=0)
-    assert session.param_shape("0.weight") is None and session.init_calls == []
-    session.current_step = 1
-    session.forward(X)
-    assert session.param_shape("0.weight") == (256, 20)
-    assert [(c["name"], c["step"]) for c in session.init_calls] == [("0.weight", 1), ("1.weight", 1)]
-    weight = session.param_value("0.weight")
+def test_note_003s_classes_are_written_as_the_note_writes_them(adapter, column, cases):
+    dense = program(adapter, column, cases["my-dense-build-at-first-call"])
+    my_dense = dense.split("class myDense(tf.keras.layers.Layer):", 1)[1].split("\n\n\n", 1)[0]
+    assert "y_pred = tf.matmul(inputs, self.w) + self.b\n        return y_pred" in my_dense
+    assert "relu" not in my_dense  # no activation the note lacks
+    mlp = program(adapter, column, cases["notes-saved-params-are-a-dict"])
+    assert "self.dense1 = tf.keras.layers.Dense(units=256, activation=tf.nn.relu)" in mlp
+    assert "net(tf.keras.Input(shape=(20,)))" in steps_of(mlp)  # a Model subclass builds by a symbolic call
+    my_sequential = program(adapter, column, cases["my-sequential-children-initialized"])
+    assert "self.modules = args" in my_sequential  # the book's TensorFlow tab
+
+
+def test_initializers_are_given_at_construction_and_redrawn_the_books_way(adapter, column, cases):
+    custom = steps_of(program(adapter, column, cases["custom-init-runs-at-initialize-with-in-units"]))
+    before, after = custom.split("STEP = 0")
+    assert "kernel_initializer=MyInit()" in before and "net.build((None, 20))" in after
+    assert custom.index("tf.keras.utils.set_random_seed(0)") < custom.index("net = tf.keras.models.Sequential(")
+    whole = steps_of(program(adapter, column, cases["force-reinit-redraws"])).split("STEP = 2")[1]
+    assert "net = tf.keras.models.Sequential(" in whole and "RandomNormal(mean=0.0, stddev=0.01)" in whole
+    one = steps_of(program(adapter, column, cases["xavier-on-one-parameter"])).split("STEP = 2")[1]
+    assert "net.layers[0].kernel.assign(tf.keras.initializers.GlorotUniform()(net.layers[0].kernel.shape" in one
+    inner = steps_of(program(adapter, column, cases["strength-fancy-mlp-halves-until-norm-below-one"]))
+    assert "net.dense.kernel_initializer = tf.keras.initializers.Constant(1)" in inner
+
+
+def test_custom_initializer_calls_are_named_by_the_layer_holding_them(adapter, column, cases, tmp_path):
+    seen = observed(adapter, column, cases["custom-init-runs-at-first-forward"], tmp_path)
+    assert [(call["name"], call["step"]) for call in seen["init_calls"]] == [("0.weight", 1), ("1.weight", 1)]
+    weight = seen["param_value:0.weight"]
     assert abs((weight == 0).mean() - 0.5) < 0.05 and np.abs(weight[weight != 0]).min() >= 5
-    assert np.all(session.param_value("0.bias") == 0)
 
 
-def test_mlp_output_matches_numpy(adapter, tmp_path):
-    session = new_session(adapter, tmp_path)
-    session.build({"mlp": {"in_units": 20}})
-    session.initialize(init={"normal": {"sigma": 0.1}}, seed=0)
-    session.forward(X)
-    params = {p: session.param_value(p) for p in session.param_paths()}
-    np.testing.assert_allclose(session.value("out"), evaluate({"mlp": {}}, params, X), rtol=1e-4, atol=1e-5)
+def test_fresh_state_restarts_kerass_layer_names(adapter, column, cases, tmp_path):
+    """Without fresh_state a warm worker names the second program's layers dense_2, dense_3
+    (Keras' process-wide counters); with it, as a fresh process does: dense, dense_1."""
+    case = cases["notes-keras-kernel-layout-and-names"]
+    first = observed(adapter, column, case, tmp_path / "a")
+    leaked = observed(adapter, column, case, tmp_path / "b", fresh=False)
+    again = observed(adapter, column, case, tmp_path / "c")
+    assert first["probe:keras_weights"]["names"] == again["probe:keras_weights"]["names"]
+    assert first["native_names"] == again["native_names"]
+    assert leaked["native_names"] != first["native_names"]
 
 
-def test_shared_layer_one_variable_and_summed_gradient(adapter, tmp_path):
-    session = new_session(adapter, tmp_path)
-    spec = {"sequential": [{"dense": {"units": 4, "in_units": 4}, "as": "s"}, {"reuse": "s"}]}
-    if not keras3():
-        # Keras 2's Sequential keeps a layer added twice once and runs it once: the adapter says
-        # so (unsupported) instead of judging a model that silently lost its second use
-        with pytest.raises(Unsupported, match="deduplicates"):
-            session.build(spec)
-        keras = adapter.keras
-        layer = keras.layers.Dense(4)
-        model = keras.Sequential([layer, layer])
-        model.build((None, 4))
-        x = np.ones((1, 4), np.float32)
-        assert len(model.layers) == 1
-        np.testing.assert_allclose(model(x).numpy(), layer(x).numpy(), rtol=1e-6)
-        return
-    session.build(spec)
-    assert session.same_storage("param", "0.weight", "1.weight")
-    assert session.param_paths() == ["0.weight", "0.bias"]
-    assert session.param_grad("0.weight") is None          # no gradient before a backward
-    session.forward(np.ones((1, 4), np.float32))
-    session.backward(loss="sum")
-    w, x = session.param_value("0.weight"), np.ones((1, 4))
-    hidden = x @ w.T + session.param_value("0.bias")
-    # y = W(Wx + b) + b, loss = sum(y): second use gives 1^T h, first use gives (1 W)^T x
-    expected = np.ones((4, 1)) @ hidden + (np.ones((1, 4)) @ w).T @ x
-    np.testing.assert_allclose(session.param_grad("0.weight"), expected, rtol=1e-4, atol=1e-6)
+def test_what_keras_lacks_is_unsupported_with_its_idiom(adapter, column, cases):
+    for case_id, says in (("model-moved-to-second-device-keeps-values", "no model.to"),
+                          ("notes-init-table-mixed", "kernel_initializer"),
+                          ("my-dense-relu-at-zero-passes-nothing", "add_weight"),
+                          ("data-read-cuts-gradient", "tf.stop_gradient"),
+                          ("notes-collect-params-native-regex", "model.weights")):
+        with pytest.raises(Unsupported, match=says.replace("(", r"\(").replace(")", r"\)")):
+            program(adapter, column, cases[case_id])
 
 
-def test_second_backward_and_item_assignment_errors(adapter, tmp_path):
-    session = new_session(adapter, tmp_path)
-    session.tensor("x", np.arange(4, dtype=np.float32), requires_grad=True)
-    session.compute("two_x_squared", ["x"], "y")
-    session.backward(of="y", loss="none")
-    np.testing.assert_allclose(session.value_grad("x"), 4 * np.arange(4))
-    with pytest.raises(RuntimeError) as freed:
-        session.backward(of="y", loss="none")
-    assert adapter.classify_error(freed.value, "backward") == "graph_freed"
-    with pytest.raises(TypeError) as setitem:
-        session.compute("setitem_zero", ["x"], "z")
-    assert adapter.classify_error(setitem.value, "compute") == "inplace_in_recording"
+def test_a_second_tape_gradient_raises_as_a_users_would(adapter, column, cases, tmp_path):
+    case = cases["second-backward-without-retain-fails"]
+    steps = steps_of(program(adapter, column, case))
+    # the book's tf.GradientTape(), relying on its default (not persistent), as a user writes it
+    assert "tape = tf.GradientTape()" in steps and "persistent" not in steps and steps.count("tape.gradient(") == 2
+    seen = observed(adapter, column, case, tmp_path)
+    assert seen["error"]["type"] == "RuntimeError" and "non-persistent GradientTape" in seen["error"]["message"]
 
 
-def test_rebind_loses_gradient_in_place_keeps_it(adapter, tmp_path):
-    for how, attached in (("rebind", False), ("in_place", True)):
-        session = new_session(adapter, tmp_path)
-        session.tensor("w", np.ones(3, np.float32), requires_grad=True)
-        session.compute("sum_two_x_squared", ["w"], "y")
-        session.backward(of="y")
-        session.update("w", 0.1, how)
-        session.compute("sum_two_x_squared", ["w"], "z")
-        session.backward(of="z")
-        assert (session.value_grad("w") is not None) is attached
+def test_a_second_device_case_is_a_virtual_device_skip(adapter, column, cases):
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("the second device is a GPU here")
+    record = run_case(adapter, cases["tensor-created-on-second-device"], column)
+    assert record["status"] == "skip" and "virtual" in record["message"]
+    assert "tf.config.set_logical_device_configuration" in record["program"]
 
 
-def test_weights_file_suffix_and_roundtrip(adapter, tmp_path):
-    session = new_session(adapter, tmp_path)
-    session.build({"mlp": {"in_units": 20}})
-    session.forward(X, name="y")
-    if keras3():   # Keras 3 refuses any name but *.weights.h5; Keras 2 writes HDF5 under any .h5 name
-        with pytest.raises(ValueError) as bad:
-            session.save_params("net.h5")
-        assert adapter.classify_error(bad.value, "save") == "bad_filename"
-    else:
-        session.save_params("net.h5")
-        assert (tmp_path / "net.h5").is_file()
-    session.save_params("net.weights.h5")
-    before = session.value("y")
-    session.load_params("net.weights.h5")
-    session.forward(X, name="y2")
-    np.testing.assert_array_equal(session.value("y2"), before)
-    other = {"sequential": [{"dense": {"units": 256, "in_units": 20}}, {"dense": {"units": 5, "in_units": 256}}]}
-    with pytest.raises(ValueError) as mismatch:
-        session.load_params("net.weights.h5", model=other)
-    assert adapter.classify_error(mismatch.value, "load") == "load_mismatch"
-
-
-def test_tensor_dict_roundtrip_without_pickle(adapter, tmp_path):
-    session = new_session(adapter, tmp_path)
-    value = {"x": np.ones(3, np.float32), "y": np.zeros(4, np.float32)}
-    session.save_tensors("mydict", value)
-    session.load_tensors("mydict", "loaded")
-    loaded = session.value("loaded")
-    assert list(loaded) == ["x", "y"] and loaded["y"].shape == (4,)
-    assert "needs pickle" in session.notes["note_way:mydict"]
-
-
-def test_snippet_runs_the_columns_keras(adapter):
-    """A tf-keras column's snippet sets TF_USE_LEGACY_KERAS before importing TF; others do not."""
-    from conformance.loader import load_specs
-
-    case = next(c for c in load_specs([os.path.join(ROOT, "specs")]) if c.id == "mlp-without-parent-constructor-fails")
-    text = adapter.snippet(case)
-    assert ('os.environ["TF_USE_LEGACY_KERAS"] = "1"' in text) == legacy_requested()
-    compile(text, "<snippet>", "exec")
+def test_python_dash_i_prints_the_record(adapter, column, cases, tmp_path):
+    record = run_case(adapter, cases["save-load-shared-layer"], column)
+    assert record["status"] == "pass", record["message"]
+    (tmp_path / "cell.py").write_text(record["program"], encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    out = subprocess.run([sys.executable, "-I", "cell.py"], cwd=tmp_path, capture_output=True, text=True,
+                         check=True, env=env)
+    adapter.fresh_state()
+    in_process = decode(run_program(record["program"], str(tmp_path))).observations
+    printed = decode(out.stdout).observations
+    assert [name for name, _ in printed] == [name for name, _ in in_process]
+    assert str(printed) == str(in_process)

@@ -138,7 +138,7 @@ def test_results_from_separate_machines_merge_into_one_report(tmp_path, monkeypa
     (specs / "fake.yaml").write_text("topic: fake\ncases:" + CASE.format(id="one", seed=1)
                                      + CASE.format(id="two", seed=2), encoding="utf-8")
     kit = os.path.realpath(specs)
-    monkeypatch.setattr("conformance.cli.default_specs", lambda: kit)
+    monkeypatch.setattr("conformance.cli.specs.default_specs", lambda: kit)
     # Two machines, two folders, one column each (as the workflow's column jobs).
     for machine, framework in (("machine-a", "reference"), ("machine-b", "fake_adapter:FakeAdapter")):
         (tmp_path / machine).mkdir()
@@ -195,7 +195,7 @@ def test_a_wheel_carries_the_specs_and_runs_from_any_folder(root, tmp_path):
         return subprocess.run([sys.executable, "-c", program, str(site), *argv], cwd=elsewhere,
                               check=False, capture_output=True, text=True, timeout=600)
 
-    from conformance.loader import load_specs
+    from conformance.spec.loader import load_specs
 
     expected = {c.id for c in load_specs([str(source / "specs")])}
     listed = conformance("list", "--json")
