@@ -43,7 +43,7 @@ def run_program(text: str, workdir: str) -> str:
     path = os.path.join(workdir, PROGRAM_NAME)
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(text)
-    code = compile(text, path, "exec", dont_inherit=True)  # not this module's __future__ flags: as `python cell.py`
+    code = code_of(text)
     namespace = {"__name__": "__main__", "__file__": path, "__builtins__": __builtins__}
     out = io.StringIO()
     here, argv = os.getcwd(), sys.argv
@@ -57,6 +57,45 @@ def run_program(text: str, workdir: str) -> str:
         sys.argv = argv
         namespace.clear()
     return out.getvalue()
+
+
+def code_of(text: str):
+    """The code object of a program's text, compiled as `python cell.py` compiles it (not with
+    this module's __future__ flags). Like Python's own __pycache__, it is kept on disk under
+    the hash of the text and the interpreter's magic number, so a program seen before (the
+    same case on the same column, run again) is not compiled again: the same text gives the
+    same code. CONFORMANCE_CODE_CACHE names the folder (empty: no cache)."""
+    import hashlib
+    import importlib.util
+    import marshal
+
+    folder = _code_cache()
+    key = hashlib.sha256(importlib.util.MAGIC_NUMBER + text.encode("utf-8")).hexdigest()
+    path = os.path.join(folder, key[:2], key) if folder else None
+    if path:
+        try:
+            with open(path, "rb") as handle:
+                return marshal.loads(handle.read())
+        except (OSError, EOFError, ValueError, TypeError):
+            pass
+    code = compile(text, PROGRAM_NAME, "exec", dont_inherit=True)
+    if path:
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            temporary = f"{path}.{os.getpid()}.tmp"
+            with open(temporary, "wb") as handle:
+                handle.write(marshal.dumps(code))
+            os.replace(temporary, path)
+        except OSError:
+            pass  # a cache that cannot be written is no cache
+    return code
+
+
+def _code_cache() -> str:
+    if "CONFORMANCE_CODE_CACHE" in os.environ:
+        return os.environ["CONFORMANCE_CODE_CACHE"]
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "conformance", "code", sys.implementation.cache_tag or "python")
 
 
 def _first_forward(case, step: int) -> bool:

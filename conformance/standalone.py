@@ -98,7 +98,7 @@ def allowed_kit_modules(framework: str) -> list[str]:
 
 
 def run_programs(programs: dict[str, str], framework: str, python: str = sys.executable, jobs: int = 2,
-                 timeout_s: float = 1800) -> dict[str, dict]:
+                 timeout_s: float = 1800, threads: str | None = None) -> dict[str, dict]:
     """case id -> {"output": what its program printed, "kit_modules": [...], "folder": str}."""
     root = tempfile.mkdtemp(prefix="conformance-standalone-")
     try:
@@ -116,6 +116,8 @@ def run_programs(programs: dict[str, str], framework: str, python: str = sys.exe
         os.mkdir(empty)
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP")}
         env.update(program_env(framework, env))  # what the column's workers ran under
+        if threads:  # the programs set it themselves, too late for the runner's imports above them
+            env["OMP_NUM_THREADS"] = threads
         subprocess.run([python, "-I", runner, json.dumps(allowed_kit_modules(framework)), str(jobs),
                         *folders.values()], cwd=empty, env=env, timeout=timeout_s, check=False,
                        stdout=subprocess.DEVNULL)
@@ -160,7 +162,8 @@ def compare_results(path: str, python: str = sys.executable, jobs: int = 2) -> t
         results = json.load(handle)
     framework = results["framework"]
     records = {r["id"]: r for r in results["cases"] if r.get("program") and r["status"] not in ("crash", "timeout")}
-    outputs = run_programs({i: r["program"] for i, r in records.items()}, framework, python, jobs)
+    threads = (results.get("devices") or {}).get("omp_num_threads")
+    outputs = run_programs({i: r["program"] for i, r in records.items()}, framework, python, jobs, threads=threads)
     column = Column(framework, results["framework_version"], results.get("components") or {},
                     results.get("devices") or {})
     unobservable = get_adapter(framework).unobservable

@@ -237,3 +237,24 @@ def test_a_program_runs_with_python_minus_i_from_an_empty_folder(tmp_path):
     assert done.returncode == 0, done.stderr
     printed = dict(decode(done.stdout).observations)
     assert printed["value_grad:x"].tolist() == record["observations"]["value_grad:x"]["values"]
+
+
+def test_a_program_is_compiled_once_and_its_cached_code_is_its_own(tmp_path, monkeypatch):
+    """The code cache (like __pycache__): keyed by the text, so the same text runs the same
+    code, another text never gets it, and a damaged entry is compiled again."""
+    from conformance.execute import code_of, run_program
+
+    monkeypatch.setenv("CONFORMANCE_CODE_CACHE", str(tmp_path / "cache"))
+    first = "print('one')\n"
+    code = code_of(first)
+    entries = list((tmp_path / "cache").rglob("*"))
+    files = [p for p in entries if p.is_file()]
+    assert len(files) == 1 and code.co_filename == "cell.py"
+    assert code_of(first).co_code == code.co_code
+    assert len([p for p in (tmp_path / "cache").rglob("*") if p.is_file()]) == 1  # read, not written again
+    (tmp_path / "work").mkdir()
+    assert run_program("print('two')\n", str(tmp_path / "work")) == "two\n"  # another text: its own code
+    files[0].write_bytes(b"not marshal data")
+    assert run_program(first, str(tmp_path / "work")) == "one\n"  # a damaged entry is compiled again
+    monkeypatch.setenv("CONFORMANCE_CODE_CACHE", "")
+    assert run_program(first, str(tmp_path / "work")) == "one\n"  # no cache at all

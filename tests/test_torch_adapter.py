@@ -171,3 +171,27 @@ def test_python_dash_i_prints_the_record(adapter, column, cases, tmp_path):
     in_process = decode(run_program(record["program"], str(tmp_path))).observations
     assert [name for name, _ in printed] == [name for name, _ in in_process]
     assert json.dumps(str(printed)) == json.dumps(str(in_process))
+
+
+
+def test_a_program_sets_the_columns_thread_count_itself(adapter, cases, tmp_path, monkeypatch):
+    """A column run with OMP_NUM_THREADS=1 (tox sets it): a user's `python -I cell.py` without
+    that setting prints what a run with it prints, bit for bit, because the program sets the
+    count before it imports torch. Without that line, two threads order the sums of this
+    (5, 20) x (20, 256) product otherwise and the last bits differ."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    column = column_of(adapter)
+    assert column.devices["omp_num_threads"] == "1"
+    program = run_case(adapter, cases["fixed-shapes-other-batch-size-works"], column)["program"]
+    line = 'os.environ["OMP_NUM_THREADS"] = \'1\'\n'
+    assert line in program
+    bare = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "OMP_NUM_THREADS")}
+
+    def printed(text, env):
+        (tmp_path / "cell.py").write_text(text, encoding="utf-8")
+        return subprocess.run([sys.executable, "-I", "cell.py"], cwd=tmp_path, capture_output=True, text=True,
+                              check=True, env=env).stdout
+
+    assert printed(program, bare) == printed(program, dict(bare, OMP_NUM_THREADS="1"))
+    if (os.cpu_count() or 1) >= 2:  # the check can fail: without the line, the threads show
+        assert printed(program.replace(line, ""), bare) != printed(program, bare)

@@ -7,6 +7,7 @@ Only `get_adapter(name)` imports an adapter module, so listing frameworks never 
 from __future__ import annotations
 
 import importlib
+import os
 
 ADAPTERS = {
     "reference": "conformance.adapters.reference.adapter:ReferenceAdapter",
@@ -59,12 +60,21 @@ def import_adapter(framework: str):
         return None, f"{framework} failed to load: {type(exc).__name__}: {str(exc).strip()[:500]}"
 
 
+def devices_of(adapter) -> dict:
+    """The column's devices as its adapter names them, and the thread count it runs with (the
+    programs set it too, so that their float sums keep the column's order)."""
+    devices = dict(adapter.devices())
+    if os.environ.get("OMP_NUM_THREADS"):
+        devices["omp_num_threads"] = os.environ["OMP_NUM_THREADS"]
+    return devices
+
+
 def describe_adapter(framework: str, adapter):
     """(version, devices, None) of an imported adapter, or (None, {}, error message). Asking
     for the devices may start the framework's runtime: a worker does it, never the zygote."""
     try:
         adapter.start_runtime()
-        return str(adapter.version()), dict(adapter.devices()), None
+        return str(adapter.version()), devices_of(adapter), None
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise

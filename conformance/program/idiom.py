@@ -172,8 +172,13 @@ class Idiom:
     # -- the program's frame -----------------------------------------------------------
     def environment(self) -> list[str]:
         """Lines between the standard-library imports and the framework's: settings the
-        framework reads when it is imported (so the program alone runs as its column did)."""
-        return []
+        framework reads when it is imported (so the program alone runs as its column did). The
+        thread count of the column (float sums in another order differ in their last bits)."""
+        threads = self.column.devices.get("omp_num_threads")
+        if not threads:
+            return []
+        return ["# the column ran with this many threads: float sums in another order differ in their last bits",
+                f"os.environ[\"OMP_NUM_THREADS\"] = {literal(str(threads))}"]
 
     def preamble(self, ctx: Context) -> list[str]:
         """Lines after the notes' classes, before the steps (seeding, device names)."""

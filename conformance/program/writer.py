@@ -22,7 +22,7 @@ from conformance.spec.vocabulary import STEPS, init_kind
 # Names every program defines itself (RECORDING and the frame).
 FRAME_NAMES = frozenset({
     "QUIET", "STEP", "WARNINGS", "base64", "json", "warnings", "np", "host", "encode", "message_of", "record",
-    "observe", "record_error", "on_warning", "error", "net", "INIT_CALLS",
+    "observe", "record_error", "on_warning", "error", "net", "INIT_CALLS", "os",
 })
 
 
@@ -144,9 +144,9 @@ def _assemble(case, idiom: Idiom, ctx: Context, preamble, body, observations) ->
     imports = list(RECORDING_IMPORTS) + [line for line in (*idiom.imports, *ctx.imports) if line]
     classes = [idiom.class_source(name).rstrip() for name in ctx.classes]
     helpers = [source.rstrip() for source in ctx.helpers.values()]
-    ordered = _imports(imports)
-    split = ordered.index("") if "" in ordered else 0
     environment = idiom.environment()
+    ordered = _imports(["import os", *imports] if environment else imports)
+    split = ordered.index("") if "" in ordered else 0
     if environment:
         ordered[split:split] = ["", *environment]
     lines = head + ordered + ["", "", idiom.host.rstrip(), "", ""] + RECORDING.rstrip().split("\n")

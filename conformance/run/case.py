@@ -138,10 +138,10 @@ def _scrub_in(obj, folders: tuple[str, str]):
 
 def column_of(adapter) -> Column:
     """The column an imported adapter runs as (its runtime started)."""
-    from conformance.adapters import components_of
+    from conformance.adapters import components_of, devices_of
 
     adapter.start_runtime()  # as a worker does before its first case (a no-op the second time)
-    return Column(adapter.framework_name, str(adapter.version()), components_of(adapter), dict(adapter.devices()))
+    return Column(adapter.framework_name, str(adapter.version()), components_of(adapter), devices_of(adapter))
 
 
 def run_inprocess(adapter, cases) -> list[dict]:

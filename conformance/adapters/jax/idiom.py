@@ -93,7 +93,7 @@ def host(value):
         from conformance.adapters.jax.adapter import xla_flags
 
         flags = self.column.devices.get("xla_flags") or xla_flags({})
-        return ["# XLA reads its flags when jax is imported: two host CPU devices (the second one virtual, not",
+        return super().environment() + ["# XLA reads its flags when jax is imported: two host CPU devices (the second one virtual, not",
                 "# a GPU) and a fast compile of the many tiny computations (LLVM -O0), as this column ran",
                 f"os.environ[\"XLA_FLAGS\"] = {literal(flags)}"]
 

@@ -18,11 +18,9 @@ class TorchAdapter(Adapter):
     unobservable = ((r"Cannot copy out of meta tensor|meta device type tensor|a meta tensor has no data", _META),)
 
     def load(self) -> None:
-        import torch
-
-        # torch.optim's step() imports torch._dynamo on its first call (seconds): once here, in
-        # the zygote, rather than in every worker that runs an sgd_step program
-        import torch._dynamo  # noqa: F401
+        # torch.optim's first step() imports torch._dynamo (about 1 s): left to the workers whose
+        # programs step an optimizer, so it is not on every column's critical path in the zygote
+        import torch  # noqa: F401
 
     def version(self) -> str:
         import torch
