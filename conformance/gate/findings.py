@@ -13,10 +13,9 @@ from dataclasses import dataclass
 
 from conformance.gate.observations import brief, diff_observations
 from conformance.report.runs import Run, cell_label
+from conformance.spec.vocabulary import NEEDS_REASON, PROBLEM_STATUSES
 
 OK, FAILED, UNUSABLE = 0, 1, 2
-PROBLEM_STATUSES = ("fail", "error", "crash", "timeout")
-NEEDS_REASON = ("unsupported", "skip")
 MAX_LISTED_IDS = 30
 
 

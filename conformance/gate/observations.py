@@ -12,9 +12,10 @@ from __future__ import annotations
 import math
 import re
 
+from conformance.results import ADDRESS as _ADDRESS
+
 # Observation keys that change between runs without the behaviour changing.
 VOLATILE_KEYS = frozenset({"duration_s", "filename", "lineno", "traceback", "workdir"})
-_ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,}\b")
 _TEMP_PATH = re.compile(r"(?:/tmp|/var/folders|/private/var/folders)/[^\s'\"),]*")
 _ABSENT = object()
 

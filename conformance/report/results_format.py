@@ -40,8 +40,9 @@ from conformance.report.sanitize import (
     scan,
 )
 from conformance.results import FORMAT
+from conformance.spec import vocabulary
 
-STATUSES = ("pass", "fail", "unsupported", "skip", "error", "crash", "timeout")
+STATUSES = tuple(vocabulary.STATUSES)  # declared once, in the spec vocabulary
 LEGACY_STATUSES = ("known",)  # written by kits before outcomes; read, shown, and flagged
 READABLE_STATUSES = STATUSES + LEGACY_STATUSES
 # The results formats this reader understands: /2 renames the record's `snippet` to

@@ -19,6 +19,7 @@ from conformance.execute import read_execution, run_program
 from conformance.program.idiom import Unsupported
 from conformance.program.recording import decode
 from conformance.program.writer import Column, write_program
+from conformance.results import ADDRESS as _ADDRESS
 from conformance.results import summarise
 from conformance.spec import evidence as ev
 from conformance.spec.vocabulary import uses_second_device
@@ -109,7 +110,6 @@ def run_case(adapter, case, column: Column, on_program=None) -> dict:
     return case_record(case, verdict, observations, time.perf_counter() - started, program)
 
 
-_ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,}\b")
 # dmlc/glog's log prefix, which MXNet 1.5 puts in its error messages: "[17:05:27] src/x.cc:295: ".
 _LOG_TIME = re.compile(r"\[\d\d:\d\d:\d\d\] (?=[\w./-]+\.(?:cc|cpp|cu|h):\d+: )")
 

@@ -6,8 +6,7 @@ one framework (and version) prints is compared whole.
 
 from __future__ import annotations
 
-import re
-
+from conformance.results import ADDRESS
 from conformance.spec.case import match_pin
 from conformance.spec.checks import CheckResult, get
 from conformance.spec.evidence import Probe
@@ -79,6 +78,6 @@ class ProbeResult(Expectation):
         seen = {k: result.get(k) if isinstance(result, dict) else None for k in wanted}
         # a memory address in printed text (flax prints nn.relu as `<... object at 0x7f...>`)
         # differs from run to run: compared as the records keep it, `0x…`
-        seen = {k: re.sub(r"\b0x[0-9a-fA-F]{6,}\b", "0x…", v) if isinstance(v, str) else v for k, v in seen.items()}
+        seen = {k: ADDRESS.sub("0x…", v) if isinstance(v, str) else v for k, v in seen.items()}
         differ = [k for k in wanted if seen[k] != wanted[k]]
         return CheckResult(not differ, f"probe {name}: printed whole, expected {wanted!r}, observed {seen!r}")
