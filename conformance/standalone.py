@@ -116,6 +116,8 @@ def run_programs(programs: dict[str, str], framework: str, python: str = sys.exe
         os.mkdir(empty)
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP")}
         env.update(program_env(framework, env))  # what the column's workers ran under
+        env["TMPDIR"] = os.path.join(root, "tmp")  # what the frameworks write there (autograph) goes too
+        os.mkdir(env["TMPDIR"])
         if threads:  # the programs set it themselves, too late for the runner's imports above them
             env["OMP_NUM_THREADS"] = threads
         subprocess.run([python, "-I", runner, json.dumps(allowed_kit_modules(framework)), str(jobs),

@@ -21,6 +21,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -135,8 +136,10 @@ print({marker!r} + json.dumps(out))
 def _run(module: str, names: list[str], patched: bool) -> dict:
     script = _SCRIPT.format(tests=TESTS, framework_import=FRAMEWORK_IMPORTS[module], module=module,
                             names=names, patched=patched, marker=MARKER)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          env=_env(), timeout=600, cwd=TESTS)
+    # The demos' files (and TensorFlow's autograph sources) go to a folder removed afterwards.
+    with tempfile.TemporaryDirectory(prefix="conformance-demo-") as scratch:
+        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              env=dict(_env(), TMPDIR=scratch), timeout=600, cwd=TESTS)
     for line in proc.stdout.splitlines()[::-1]:
         if line.startswith(MARKER):
             return json.loads(line[len(MARKER):])
