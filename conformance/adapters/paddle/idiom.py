@@ -156,7 +156,10 @@ def host(value):
         return [f"{target}.backward({', '.join(opts)})"]
 
     def zero_grad(self, args: dict, ctx: Context) -> list[str]:
-        lines = [f"{ctx.model.var}.clear_gradients()"] if ctx.model else []
+        if ctx.model and ctx.state.get("optimizer_of") == id(ctx.model):
+            lines = ["trainer.clear_grad()"]  # a training loop clears through its optimizer (the book's trainer)
+        else:
+            lines = [f"{ctx.model.var}.clear_gradients()"] if ctx.model else []
         return lines + [f"{name}.clear_grad()" for name in ctx.state.get("with_grad", [])]
 
     def write_param(self, args: dict, ctx: Context) -> list[str]:
@@ -177,12 +180,13 @@ def host(value):
 
     def sgd_step(self, args: dict, ctx: Context) -> list[str]:
         lr, var = literal(args["lr"]), ctx.model.var
+        ctx.state["optimizer_of"] = id(ctx.model)
         if "wd" in args:  # note 002's wd: the optimizer's weight_decay (an L2Decay), on an optimizer made once
             made = ctx.state.get("trainer") == (args["lr"], args["wd"], id(ctx.model))
             ctx.state["trainer"] = (args["lr"], args["wd"], id(ctx.model))
             return ([] if made else [f"trainer = paddle.optimizer.SGD(learning_rate={lr}, parameters={var}.parameters(), "
                                      f"weight_decay={literal(float(args['wd']))})"]) + ["trainer.step()"]
-        return [f"paddle.optimizer.SGD(learning_rate={lr}, parameters={var}.parameters()).step()"]
+        return [f"trainer = paddle.optimizer.SGD(learning_rate={lr}, parameters={var}.parameters())", "trainer.step()"]
 
     def _saved(self, value, ctx) -> str:
         if isinstance(value, list):

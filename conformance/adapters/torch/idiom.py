@@ -191,7 +191,10 @@ def host(value):
         return [f"{target}.backward({retain.lstrip(', ')})"]
 
     def zero_grad(self, args: dict, ctx: Context) -> list[str]:
-        lines = [f"{ctx.model.var}.zero_grad()"] if ctx.model else []
+        if ctx.model and ctx.state.get("optimizer_of") == id(ctx.model):
+            lines = ["trainer.zero_grad()"]  # a training loop clears through its optimizer (the book's trainer)
+        else:
+            lines = [f"{ctx.model.var}.zero_grad()"] if ctx.model else []
         return lines + [f"{name}.grad.zero_()" for name in ctx.state.get("with_grad", [])]
 
     def write_param(self, args: dict, ctx: Context) -> list[str]:
@@ -207,6 +210,7 @@ def host(value):
         return [f"data = {ctx.param(args['param'])}.data"]
 
     def sgd_step(self, args: dict, ctx: Context) -> list[str]:
+        ctx.state["optimizer_of"] = id(ctx.model)
         if "wd" in args:  # note 002's wd: SGD's weight_decay, on an optimizer the book makes once
             made = ctx.state.get("trainer") == (args["lr"], args["wd"], id(ctx.model))
             ctx.state["trainer"] = (args["lr"], args["wd"], id(ctx.model))
