@@ -186,9 +186,17 @@ class TensorflowObservations:
 
     def probe_saved_params(self, args, ctx):
         ctx.need_import("import h5py")
-        return ["names = []", f"with h5py.File({literal(args['file'])}, 'r') as handle:  # what save_weights wrote",
-                "    handle.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)"], \
-            "{'container': 'h5py.File', 'names': names}"
+        ctx.need_import("import os")
+        path = literal(args["file"])
+        return ["names = []",
+                f"if os.path.isfile({path}) and h5py.is_hdf5({path}):  # save_weights wrote HDF5",
+                "    container = 'h5py.File'",
+                f"    with h5py.File({path}, 'r') as handle:",
+                "        handle.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)",
+                "else:  # a TensorFlow checkpoint: <file>.index and <file>.data-*",
+                "    container = 'tf.train.Checkpoint'",
+                f"    names = [name for name, shape in tf.train.list_variables({path})]"], \
+            "{'container': container, 'names': names}"
 
     def probe_sequential_class(self, args, ctx):
         return [], ("{'is_model': issubclass(tf.keras.Sequential, tf.keras.Model), 'base': 'Model', "
