@@ -9,6 +9,9 @@ gate compares the results with the committed baseline of that column. A mutant i
 the gate reports a change (a moved outcome or status, or moved observations); the cases it
 names are its killers. Prints, per column, the score, each mutant's killers, and the survivors.
 The unmutated column is gated first: it must be clean, or a kill would prove nothing.
+The column envs are editable installs of the checkout they were made from: the kit and the
+specs they run are that checkout's, whatever tree this script is started from, so nothing may
+edit that checkout while the bench runs (an edited case would show as a killer).
 """
 
 from __future__ import annotations
