@@ -50,7 +50,8 @@ VALID = {
             "expect": [
                 {"grad_equals_untied_sum": {"param": "0.weight", "uses": ["0.weight", "1.weight"]}},
                 {"values": {"grad": "0.weight", "mean": [0, 1]}},
-                {"error": {"phase": "backward", "kind": "graph_freed", "step": 2}},
+                {"error": {"phase": "backward", "kind": "graph_freed", "step": 2,
+                           "raised": {"torch": {"type": "RuntimeError", "message": "a second time"}}}},
                 {"param_names": {"count": 4, "pattern": "0\\..*"}},
             ],
             "pins": {"mxnet": [{"outcome": "as-noted", "versions": ">=1.9,<2", "evidence": {"observed": "MXNet differs."}}]},

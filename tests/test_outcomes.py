@@ -100,7 +100,9 @@ def test_a_raising_step_the_expected_outcome_lacks_fails_even_when_the_rest_hold
           - forward: {input: {ones: [2, 3]}}
         outcomes:
           works: {normative: true, says: "it runs", expect: [{shape: {value: out, equals: [2, 2]}}]}
-          raises: {says: "it raises", expect: [{error: {phase: first_forward, kind: shape_mismatch, step: 1}}]}
+          raises: {says: "it raises", expect: [{error: {phase: first_forward, kind: shape_mismatch, step: 1,
+                                                         raised: {reference: {type: ShapeMismatchError,
+                                                                              message: "features"}}}}]}
         pins:
           reference: {outcome: raises, evidence: {observed: "test"}}
     """

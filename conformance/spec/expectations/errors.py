@@ -47,6 +47,9 @@ class ErrorExpected(Expectation):
             found.append(("step", "step -1 is the construction of the model: give phase construction"))
         if "message" in self.args and (problem := regex_problem(self.args["message"])):
             found.append(("message", problem))
+        if not self.args.get("raised") and not ("type" in self.args and "message" in self.args):
+            found.append(("raised", ("name what is raised: `raised` (type and message per framework) or "
+                                     "`type` and `message` for every framework; a kind alone is no outcome")))
         if self.args.get("kind") not in ERROR_KINDS:
             found.append(("kind", f"unknown error kind '{self.args.get('kind')}'; known: {list(ERROR_KINDS)}"))
         for framework, entries in (self.args.get("raised") or {}).items():
